@@ -1,0 +1,28 @@
+"""``digit-denoise preview``: a contact sheet of scan | adapter output | denoised."""
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from .reporting import library_errors
+
+app = typer.Typer()
+
+
+@app.command()
+def preview(
+    input_dir: Annotated[Path, typer.Argument(exists=True, file_okay=False, help="Folder of scans.")],
+    out: Annotated[Path, typer.Option(dir_okay=False, help="PNG file for the contact sheet.")],
+    n: Annotated[int, typer.Option(min=1, help="How many scans (rows).")] = 32,
+    model: Annotated[Optional[str], typer.Option(help="Model name, 'default', 'none' or a .keras path.")] = None,
+    config: Annotated[Optional[Path], typer.Option(exists=True, dir_okay=False, help="YAML settings.")] = None,
+):
+    """Write a contact sheet: each row is the scan, the adapter's output and the denoised digit."""
+    from digit_denoise.preview import contact_sheet
+    from digit_denoise.scans import write_image
+
+    with library_errors():
+        sheet = contact_sheet(input_dir, n=n, config=config, model=model)
+        write_image(out, sheet)
+    typer.echo(f"{out}: {sheet.shape[1]}x{sheet.shape[0]} contact sheet")

@@ -1,0 +1,226 @@
+"""The scan adapter: scikit-image preprocessing between scans and the 28x28 model world.
+
+``ScanAdapter.before`` turns a scan of any size, dtype and channel layout into
+a 28x28 float32 digit, light on dark in [0, 1], as MNIST models expect, and
+returns a ``Frame`` that remembers how. ``ScanAdapter.after`` uses that frame to
+turn the model's output back into an image in the input's polarity and dtype,
+at 28x28 or at the input's size.
+"""
+
+import dataclasses
+import warnings
+
+import numpy as np
+from scipy import ndimage
+from skimage import color, transform
+from skimage.util import img_as_float, img_as_ubyte, img_as_uint
+
+from .errors import ScanError
+
+MODEL_SIZE = 28
+DIGIT_SIZE = 20
+FRAME_CENTRE = (MODEL_SIZE - 1) / 2
+INK_THRESHOLD = 0.2  # below this, a pixel does not weigh in the centre of mass
+INK_LEVEL = 0.5  # a 3x3 mean above this is ink, when finding the digit's box
+
+
+@dataclasses.dataclass(frozen=True)
+class Frame:
+    """What ``before`` did to one image, so that ``after`` can undo it."""
+
+    shape: tuple
+    dtype: np.dtype
+    inverted: bool
+    low: float
+    high: float
+    placement: tuple = None  # mnist framing: (model pixels per input pixel, centre row, centre col)
+
+
+@dataclasses.dataclass(frozen=True)
+class ScanAdapter:
+    """Preprocessing of scans for 28x28 digit models, and its inverse.
+
+    Parameters
+    ----------
+    polarity : {'auto', 'dark-on-light', 'light-on-dark'}
+    normalize : {'percentile', 'minmax', 'none'}
+    percentiles : (float, float)
+    framing : {'mnist', 'resize', 'none'}
+    size : {'model', 'original'}
+
+    See :class:`digit_denoise.Settings` for what each option means.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> adapter = ScanAdapter()
+    >>> scan = np.full((64, 48), 230, dtype=np.uint8)
+    >>> scan[20:44, 20:26] = 30  # a dark stroke on light paper
+    >>> digit, frame = adapter.before(scan)
+    >>> digit.shape, digit.dtype, frame.inverted
+    ((28, 28), dtype('float32'), True)
+    >>> adapter.after(digit, frame).dtype
+    dtype('uint8')
+    """
+
+    polarity: str = "auto"
+    normalize: str = "percentile"
+    percentiles: tuple = (2.0, 99.8)
+    framing: str = "mnist"
+    size: str = "model"
+
+    @classmethod
+    def from_settings(cls, settings):
+        return cls(
+            polarity=settings.polarity,
+            normalize=settings.normalize,
+            percentiles=settings.percentiles,
+            framing=settings.framing,
+            size=settings.size,
+        )
+
+    def before(self, image):
+        """Scan to model input.
+
+        Parameters
+        ----------
+        image : (M, N) or (M, N, C) ndarray, C in {1, 3, 4}
+            Any dtype that ``img_as_float`` accepts; alpha is composited on white.
+
+        Returns
+        -------
+        digit : (28, 28) float32 ndarray in [0, 1], light on dark
+        frame : Frame
+            What ``after`` needs to undo the preprocessing.
+
+        Raises
+        ------
+        ScanError
+            For a shape that is not an image, or (framing 'none') not 28x28.
+        """
+        gray = to_grayscale(image)
+        inverted = {"auto": np.median(gray) > 0.5, "dark-on-light": True, "light-on-dark": False}[self.polarity]
+        if inverted:
+            gray = 1.0 - gray
+        low, high = self._range(gray)
+        if high > low:
+            gray = np.clip((gray - low) / (high - low), 0.0, 1.0)
+        frame = dict(shape=gray.shape, dtype=np.asarray(image).dtype, inverted=bool(inverted), low=low, high=high)
+        if self.framing == "none":
+            if gray.shape != (MODEL_SIZE, MODEL_SIZE):
+                raise ScanError(f"framing 'none' needs a 28x28 image, got {gray.shape[0]}x{gray.shape[1]}")
+            digit = gray
+        elif self.framing == "resize":
+            digit = transform.resize(gray, (MODEL_SIZE, MODEL_SIZE), anti_aliasing=True)
+        else:
+            digit, placement = frame_like_mnist(gray)
+            frame.update(placement=placement)
+        return digit.astype(np.float32), Frame(**frame)
+
+    def after(self, digit, frame):
+        """Model output to the image to write.
+
+        Parameters
+        ----------
+        digit : (28, 28) float ndarray in [0, 1], light on dark
+        frame : Frame
+            From ``before`` on the same image.
+
+        Returns
+        -------
+        image : 2-D ndarray
+            28x28 (size 'model') or the input's height and width (size
+            'original'); grayscale, in the input's polarity, intensity range and
+            dtype (uint8, uint16 or float).
+        """
+        digit = np.clip(digit, 0.0, 1.0)
+        if self.size == "original":
+            digit = self._unframe(digit, frame)
+        if frame.high > frame.low:
+            digit = digit * (frame.high - frame.low) + frame.low
+        if frame.inverted:
+            digit = 1.0 - digit
+        return to_dtype(np.clip(digit, 0.0, 1.0), frame.dtype)
+
+    def _range(self, gray):
+        if self.normalize == "percentile":
+            low, high = np.percentile(gray, self.percentiles)
+        elif self.normalize == "minmax":
+            low, high = gray.min(), gray.max()
+        else:
+            low, high = 0.0, 1.0
+        return float(low), float(high)
+
+    def _unframe(self, digit, frame):
+        if frame.placement is None:
+            return transform.resize(digit, frame.shape, anti_aliasing=False)
+        scale, row, col = frame.placement
+        to_model = transform.AffineTransform(scale=scale, translation=(FRAME_CENTRE - col * scale, FRAME_CENTRE - row * scale))
+        return transform.warp(digit, to_model, output_shape=frame.shape, order=1, mode="constant", cval=0.0)
+
+
+def to_grayscale(image):
+    """Any supported image as a 2-D float64 array in [0, 1]; alpha composited on white."""
+    image = np.asarray(image)
+    if image.ndim == 3 and image.shape[-1] in (1, 3, 4):
+        channels = image.shape[-1]
+    elif image.ndim == 2:
+        channels = 0
+    else:
+        raise ScanError(f"expected a 2-D image or one with 1, 3 or 4 channels last, got shape {image.shape}")
+    if image.size == 0:
+        raise ScanError(f"the image is empty (shape {image.shape})")
+    if image.dtype.kind == "f" and not np.all(np.isfinite(image)):
+        raise ScanError("the image holds NaN or infinite values")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # img_as_float's precision-loss warnings are expected here
+        image = img_as_float(image)
+    if image.dtype.kind == "f" and (image.min() < 0 or image.max() > 1):
+        image = np.clip(image, 0.0, 1.0)
+    if channels == 4:
+        alpha = image[..., 3:]
+        image = image[..., :3] * alpha + (1.0 - alpha)
+        channels = 3
+    if channels == 3:
+        return color.rgb2gray(image)
+    return image[..., 0] if channels == 1 else image
+
+
+def to_dtype(image, dtype):
+    """A [0, 1] float image converted to ``dtype`` (uint8, uint16, or float kept as float32)."""
+    dtype = np.dtype(dtype)
+    if dtype == np.uint16:
+        return img_as_uint(image)
+    if dtype.kind in "ui" or dtype == bool:
+        return img_as_ubyte(image)
+    return image.astype(np.float32)
+
+
+def frame_like_mnist(gray):
+    """MNIST's recipe: fit the ink's longer side to 20 px and centre its centre of mass in 28x28.
+
+    The 28x28 window is sampled from the image itself (reflected at its edges),
+    so the paper around the digit stays paper instead of a hard-edged box.
+    Returns the digit and ``(scale, centre_row, centre_col)``: model pixels per
+    input pixel, and where the centre of mass lies in the input.
+    """
+    ink = ndimage.uniform_filter(gray, 3) > INK_LEVEL
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    if rows.size == 0:  # a blank page: frame the whole of it
+        rows, cols = np.array([0, gray.shape[0] - 1]), np.array([0, gray.shape[1] - 1])
+    scale = DIGIT_SIZE / max(rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1)
+    weight = np.zeros_like(gray)
+    box = np.s_[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    weight[box] = np.clip(gray[box] - INK_THRESHOLD, 0.0, None)
+    mass = weight.sum()
+    if mass > 0:
+        centre = ndimage.center_of_mass(weight)
+    else:
+        centre = ((rows[0] + rows[-1]) / 2, (cols[0] + cols[-1]) / 2)
+    if scale < 1:  # anti-aliasing, as skimage.transform.resize does it
+        gray = ndimage.gaussian_filter(gray, (1 / scale - 1) / 2, mode="mirror")
+    to_input = transform.AffineTransform(
+        scale=1 / scale, translation=(centre[1] - FRAME_CENTRE / scale, centre[0] - FRAME_CENTRE / scale)
+    )
+    digit = transform.warp(gray, to_input, output_shape=(MODEL_SIZE, MODEL_SIZE), order=1, mode="reflect")
+    return digit, (float(scale), float(centre[0]), float(centre[1]))

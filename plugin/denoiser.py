@@ -1,0 +1,154 @@
+"""Loading models and running them over batches of 28x28 digits."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from digit_denoise.models import DEFAULT_MODEL, shipped_file, shipped_models
+
+from .errors import ModelError
+
+IDENTITY = "none"
+
+
+class Denoiser:
+    """A loaded model with its card.
+
+    Attributes
+    ----------
+    name : str
+    model : keras.Model or None
+        The plain Keras model (``None`` for the identity ``none``), usable in a
+        caller's own Keras model or ``tf.data`` pipeline.
+    card : dict
+        The model card: architecture, training, test scores.
+    """
+
+    def __init__(self, name, model, card):
+        self.name = name
+        self.model = model
+        self.card = card
+        self._forward = None
+
+    def denoise(self, batch):
+        """Denoise a batch.
+
+        Parameters
+        ----------
+        batch : (N, 28, 28) float ndarray in [0, 1], light on dark
+
+        Returns
+        -------
+        (N, 28, 28) float32 ndarray in [0, 1]
+        """
+        batch = np.asarray(batch, dtype=np.float32)
+        if batch.ndim != 3 or batch.shape[1:] != (28, 28):
+            raise ValueError(f"expected a batch of shape (N, 28, 28), got {batch.shape}")
+        if self.model is None or len(batch) == 0:
+            return np.clip(batch, 0.0, 1.0)
+        if self._forward is None:
+            self._forward = _compile(self.model)
+        return np.clip(np.asarray(self._forward(batch)).reshape(batch.shape), 0.0, 1.0)
+
+    def __repr__(self):
+        return f"Denoiser({self.name!r})"
+
+
+def _compile(model):
+    import keras
+
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        return tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+    return lambda x: model(x, training=False)
+
+
+def load_denoiser(name_or_path=None):
+    """Load a shipped model by name, or a ``.keras`` file by path.
+
+    Parameters
+    ----------
+    name_or_path : str or Path, optional
+        ``None`` or ``'default'`` for the default model; a name that
+        ``digit-denoise models`` lists; ``'none'`` for the identity (adapter
+        only); or the path of a ``.keras`` file, whose card is read from the
+        ``.json`` beside it when there is one.
+
+    Returns
+    -------
+    Denoiser
+
+    Raises
+    ------
+    ModelError
+        For an unknown name, a file that is not a loadable ``.keras`` model,
+        or a model whose input is not (28, 28) or (28, 28, 1).
+    """
+    name = str(name_or_path or "default")
+    if name == IDENTITY:
+        return Denoiser(IDENTITY, None, {"name": IDENTITY, "description": "Identity: the adapter alone."})
+    if name == "default":
+        name = DEFAULT_MODEL
+    if name.endswith(".keras") or Path(name).exists():
+        path = Path(name)
+        if not path.is_file():
+            raise ModelError(f"{path}: no such model file")
+    else:
+        shipped = shipped_models()
+        if name not in shipped:
+            raise ModelError(f"unknown model {name!r}; shipped models: {', '.join(shipped)}, or give a .keras path")
+        path = shipped_file(name)
+    model = _load_keras(path)
+    card_path = path.with_suffix(".json")
+    card = json.loads(card_path.read_text(encoding="utf-8")) if card_path.exists() else {"name": path.stem}
+    return Denoiser(card.get("name", path.stem), model, card)
+
+
+def _load_keras(path):
+    import keras
+
+    try:
+        model = keras.saving.load_model(path, safe_mode=True)
+    except Exception as error:  # keras raises many types for a bad file
+        raise ModelError(f"{path}: cannot load as a Keras model with safe_mode ({error})") from error
+    shape = tuple(model.input_shape[1:]) if not isinstance(model.input_shape, list) else None
+    if shape not in ((28, 28), (28, 28, 1)):
+        raise ModelError(f"{path}: the model takes input of shape {model.input_shape}; digit-denoise needs (N, 28, 28[, 1])")
+    return model
+
+
+def denoise(image, *, model=None, polarity="auto", framing="mnist", normalize="percentile", size="model"):
+    """Denoise one scan of a handwritten digit.
+
+    Parameters
+    ----------
+    image : (M, N) or (M, N, C) ndarray
+        Any dtype; C in {1, 3, 4} (alpha is composited on white).
+    model : str, Path or Denoiser, optional
+        A shipped model name, a ``.keras`` path, ``'none'``, or a loaded
+        :class:`Denoiser`; the default model when omitted.
+    polarity, framing, normalize, size : str
+        As in :class:`digit_denoise.Settings`.
+
+    Returns
+    -------
+    ndarray
+        Grayscale, in the input's dtype and polarity: 28x28 for size
+        ``'model'``, (M, N) for ``'original'``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> scan = np.full((40, 40), 0.9)
+    >>> scan[10:30, 18:22] = 0.1
+    >>> denoise(scan, model="none").shape
+    (28, 28)
+    """
+    from .adapter import ScanAdapter
+
+    denoiser = model if isinstance(model, Denoiser) else load_denoiser(model)
+    adapter = ScanAdapter(polarity=polarity, framing=framing, normalize=normalize, size=size)
+    digit, frame = adapter.before(image)
+    return adapter.after(denoiser.denoise(digit[None])[0], frame)

@@ -1,0 +1,21 @@
+"""The exceptions the library raises. Each message says what was wrong and what to do."""
+
+
+class DigitDenoiseError(Exception):
+    """Base class of every error digit-denoise raises on purpose."""
+
+
+class ScanError(DigitDenoiseError, ValueError):
+    """An input image that cannot be read or adapted; the message names the file."""
+
+
+class ConfigError(DigitDenoiseError, ValueError):
+    """A setting with an unknown key, a wrong type or a value out of range; the message names the key."""
+
+
+class ModelError(DigitDenoiseError):
+    """A model that cannot be found, loaded, or that does not take 28x28 digits."""
+
+
+class DataError(DigitDenoiseError, ValueError):
+    """Training or evaluation data that cannot be used."""

@@ -1,0 +1,104 @@
+"""Reading scans from disk and writing results back, atomically (Pillow)."""
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+from skimage.util import img_as_ubyte, img_as_uint
+
+from .errors import ScanError
+from .files import replace_atomically
+
+PILLOW_FORMATS = {
+    ".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF",
+    ".bmp": "BMP", ".pgm": "PPM", ".ppm": "PPM", ".pnm": "PPM",
+}
+IMAGE_SUFFIXES = frozenset(PILLOW_FORMATS)
+
+
+def is_image_name(path):
+    """Whether ``path`` has the suffix of a supported image format."""
+    return Path(path).suffix.lower() in IMAGE_SUFFIXES
+
+
+def read_scan(path, *, max_pixels=50_000_000):
+    """Decode an image file into an ndarray, refusing oversized images before decoding.
+
+    Returns
+    -------
+    ndarray
+        (M, N) or (M, N, C) with C in {2, 3, 4} channels (gray+alpha comes back
+        as RGBA); uint8, uint16 or float32 as stored.
+
+    Raises
+    ------
+    ScanError
+        Naming ``path``: unreadable, not an image, truncated or corrupt, or
+        larger than ``max_pixels``.
+    """
+    from PIL import Image
+
+    path = Path(path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                width, height = image.size
+                if width * height > max_pixels:
+                    raise ScanError(
+                        f"{path}: {width}x{height} is over the limit of {max_pixels} pixels; "
+                        "raise max_pixels if the file is trusted"
+                    )
+                return _to_array(image)
+    except ScanError:
+        raise
+    except PermissionError as error:
+        raise ScanError(f"{path}: permission denied; make it readable") from error
+    except (Image.UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise ScanError(f"{path}: not a readable image ({error})") from error
+    except (OSError, ValueError, SyntaxError) as error:
+        raise ScanError(f"{path}: corrupt or truncated image ({error})") from error
+
+
+def _to_array(image):
+    if image.mode in ("I;16", "I;16L", "I;16B", "I;16N"):
+        return np.asarray(image).astype(np.uint16)
+    if image.mode == "I":
+        array = np.asarray(image)
+        if array.min() < 0 or array.max() > 65535:
+            raise ScanError("32-bit integer images are not supported; use 8 or 16 bits")
+        return array.astype(np.uint16)
+    if image.mode == "F":
+        return np.asarray(image, dtype=np.float32)
+    if image.mode in ("L", "RGB", "RGBA"):
+        return np.asarray(image)
+    if image.mode == "1":
+        return np.asarray(image.convert("L"))
+    has_alpha = "A" in image.mode or "transparency" in image.info
+    return np.asarray(image.convert("RGBA" if has_alpha else "RGB"))
+
+
+def write_image(path, image):
+    """Encode a 2-D image to ``path`` (format from its suffix) atomically.
+
+    The file is written beside its destination under a hidden temporary name
+    and moved into place with ``os.replace``, so a reader never sees a partial
+    file. ``uint16`` is kept where the format allows (PNG, TIFF, PGM), float
+    is kept in TIFF and stored as 16 bits in PNG; other formats get 8 bits.
+    """
+    from PIL import Image
+
+    path = Path(path)
+    pillow_format = PILLOW_FORMATS[path.suffix.lower()]
+    if image.dtype.kind == "f" and pillow_format == "TIFF":
+        encoded = Image.fromarray(image.astype(np.float32), mode="F")
+    elif image.dtype != np.uint8 and pillow_format in ("PNG", "TIFF"):
+        encoded = Image.fromarray(img_as_uint(image))
+    elif image.dtype != np.uint8 and pillow_format == "PPM":
+        encoded = Image.fromarray(img_as_uint(image).astype(np.int32), mode="I")
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            encoded = Image.fromarray(img_as_ubyte(image))
+    options = {"quality": 95} if pillow_format == "JPEG" else {}
+    replace_atomically(path, lambda tmp: encoded.save(tmp, format=pillow_format, **options))

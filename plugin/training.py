@@ -1,0 +1,80 @@
+"""Training a shipped recipe from scratch and writing its four files.
+
+A trained model is ``NAME.keras`` (weights, no optimizer state), ``NAME.json``
+(its card), and ``NAME.golden-input.npy`` / ``NAME.golden-output.npy``, a
+golden pair that pins its behaviour.
+"""
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from digit_denoise.models import WEIGHTS_DIR, training
+from digit_denoise.models.data import load_mnist
+
+from .errors import ConfigError, DataError
+from .files import replace_atomically
+
+
+def load_data(data=None, *, limit=None):
+    """MNIST as ``(x_train, x_test, sha256)`` from ``data`` (a ``mnist.npz``) or Keras's downloader."""
+    if data is not None and not Path(data).is_file():
+        raise DataError(f"{data}: no such file; give the path of an mnist.npz")
+    try:
+        x_train, x_test, checksum = load_mnist(data)
+    except ValueError as error:
+        raise DataError(str(error)) from error
+    if limit:
+        x_train, x_test = x_train[:limit], x_test[:limit]
+    return x_train, x_test, checksum
+
+
+def train_model(name, *, data=None, epochs=None, seed=0, out_dir=None, limit=None, callbacks=()):
+    """Train the shipped recipe ``name`` from scratch and write its files.
+
+    Parameters
+    ----------
+    name : str
+        One of ``digit_denoise.models.training.RECIPES``.
+    data : str or Path, optional
+        An ``mnist.npz``; without it Keras downloads MNIST.
+    epochs : int, optional
+        At most this many epochs (early stopping may end sooner); the recipe's
+        own number by default.
+    seed : int
+    out_dir : str or Path, optional
+        Where the four files go; the package's shipped weights folder by default.
+    limit : int, optional
+        Use only the first ``limit`` training and test images (quick trials, tests).
+    callbacks : sequence of keras.callbacks.Callback
+        Passed to ``fit``; the CLI passes its progress bar.
+
+    Returns
+    -------
+    dict
+        The model card that was written.
+    """
+    if name not in training.RECIPES:
+        raise ConfigError(f"model: no training recipe {name!r}; recipes: {', '.join(training.RECIPES)}")
+    started = time.time()
+    x_train, x_test, checksum = load_data(data, limit=limit)
+    model, history = training.train(name, x_train, epochs=epochs, seed=seed, callbacks=callbacks)
+    card = training.make_card(
+        model, name=name, x_test=x_test, data_sha256=checksum, history=history, seed=seed, seconds=time.time() - started
+    )
+    write_model(model, card, out_dir or WEIGHTS_DIR, x_test=x_test, seed=seed)
+    return card
+
+
+def write_model(model, card, out_dir, *, x_test, seed=0):
+    """Write ``NAME.keras``, its card and its golden pair into ``out_dir``, each atomically."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = out_dir / card["name"]
+    golden_input, golden_output = training.golden_pair(model, x_test, seed=seed)
+    replace_atomically(stem.with_suffix(".keras"), model.save)
+    replace_atomically(stem.with_name(f"{stem.name}.golden-input.npy"), lambda tmp: np.save(tmp, golden_input))
+    replace_atomically(stem.with_name(f"{stem.name}.golden-output.npy"), lambda tmp: np.save(tmp, golden_output))
+    replace_atomically(stem.with_suffix(".json"), lambda tmp: tmp.write_text(json.dumps(card, indent=2) + "\n"))
