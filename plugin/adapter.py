@@ -187,13 +187,14 @@ def to_grayscale(image):
 
 
 def to_dtype(image, dtype):
-    """A [0, 1] float image converted to ``dtype`` (uint8, uint16, or float kept as float32)."""
+    """A [0, 1] float image converted to ``dtype``: uint16 stays 16-bit, floats keep their
+    precision, and every other integer or boolean type becomes uint8."""
     dtype = np.dtype(dtype)
+    if dtype.kind == "f":
+        return image.astype(dtype)
     if dtype == np.uint16:
         return img_as_uint(image)
-    if dtype.kind in "ui" or dtype == bool:
-        return img_as_ubyte(image)
-    return image.astype(np.float32)
+    return img_as_ubyte(image)
 
 
 def frame_like_mnist(gray):

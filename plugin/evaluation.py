@@ -63,18 +63,19 @@ BASELINES = {
 }
 
 
-def available_baselines(noise_kind):
-    """Baselines that apply: median only for salt-and-pepper; BM3D only if the ``bm3d`` package is installed."""
-    names = [name for name in BASELINES if name not in ("median", "bm3d")]
-    if noise_kind == "salt-pepper":
-        names.append("median")
-    try:
-        import bm3d  # noqa: F401  (optional; its licence is non-commercial)
+OPTIONAL_PACKAGES = {"wavelet": "pywt", "bm3d": "bm3d"}  # bm3d's licence is non-commercial
 
-        names.append("bm3d")
-    except ImportError:
-        pass
-    return names
+
+def available_baselines(noise_kind):
+    """Baselines that apply and can run: the median filter only for salt-and-pepper;
+    wavelet only with PyWavelets and BM3D only with the ``bm3d`` package installed."""
+    import importlib.util
+
+    return [
+        name for name in BASELINES
+        if (name != "median" or noise_kind == "salt-pepper")
+        and (name not in OPTIONAL_PACKAGES or importlib.util.find_spec(OPTIONAL_PACKAGES[name]))
+    ]
 
 
 def _apply(function, images, parameter, sigma):
@@ -161,7 +162,7 @@ def plot_results(results, path):
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError as error:
-        raise ConfigError("plot: matplotlib is not installed; pip install 'digit-denoise[plot]'") from error
+        raise ConfigError("plot: matplotlib is not installed; pip install 'digit-denoise[evaluate]'") from error
     figure, axes = plt.subplots(figsize=(6, 4))
     for method in dict.fromkeys(row["method"] for row in results):
         rows = [row for row in results if row["method"] == method]

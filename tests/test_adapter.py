@@ -1,0 +1,108 @@
+import doctest
+
+import numpy as np
+import pytest
+from helpers import make_scan
+from scipy import ndimage
+
+import digit_denoise.adapter
+from digit_denoise import ScanAdapter, ScanError
+from digit_denoise.adapter import FRAME_CENTRE
+
+
+def as_dtype(image, dtype):
+    if np.dtype(dtype).kind == "f":
+        return image.astype(dtype)
+    return (image * np.iinfo(dtype).max).round().astype(dtype)
+
+
+def with_layout(gray, layout):
+    if layout == "gray":
+        return gray
+    if layout == "gray1":
+        return gray[..., None]
+    if layout == "rgb":
+        return np.stack([gray] * 3, axis=-1)
+    alpha = np.full_like(gray, gray.max())  # opaque everywhere
+    return np.concatenate([np.stack([gray] * 3, axis=-1), alpha[..., None]], axis=-1)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32, np.float64])
+@pytest.mark.parametrize("layout", ["gray", "gray1", "rgb", "rgba"])
+@pytest.mark.parametrize("framing", ["mnist", "resize"])
+def test_round_trip_keeps_shape_dtype_range_and_polarity(digits, dtype, layout, framing):
+    scan = with_layout(as_dtype(make_scan(digits[0]), dtype), layout)
+    adapter = ScanAdapter(framing=framing, size="original")
+    digit, frame = adapter.before(scan)
+    assert digit.shape == (28, 28) and digit.dtype == np.float32
+    assert 0.0 <= digit.min() and digit.max() <= 1.0
+    assert frame.inverted  # dark ink on light paper was inverted for the model
+    out = adapter.after(digit, frame)
+    assert out.shape == scan.shape[:2]
+    assert out.dtype == scan.dtype
+    gray = digit_denoise.adapter.to_grayscale(scan)
+    restored = digit_denoise.adapter.to_grayscale(out)
+    ink = gray < 0.5
+    # Polarity and range preserved: paper stays light and ink stays dark, at the input's levels.
+    assert restored[~ink].mean() > 0.8 and restored[ink].mean() < restored[~ink].mean() - 0.25
+    assert abs(restored[~ink].mean() - gray[~ink].mean()) < 0.05
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32])
+def test_round_trip_without_framing_is_exact_up_to_quantisation(digits, dtype):
+    scan = as_dtype(1 - digits[1] * 0.8, dtype)
+    adapter = ScanAdapter(framing="none", normalize="none")
+    digit, frame = adapter.before(scan)
+    out = adapter.after(digit, frame)
+    step = 1 / np.iinfo(dtype).max if np.dtype(dtype).kind == "u" else 1e-6
+    assert np.abs(out.astype(np.float64) - scan.astype(np.float64)).max() <= max(step, 1e-6) * (
+        np.iinfo(dtype).max if np.dtype(dtype).kind == "u" else 1
+    ) + 1e-6
+
+
+@pytest.mark.parametrize("offset", [(5, 3), (20, 10), (60, 30)])
+def test_mnist_framing_centres_the_centre_of_mass(digits, offset):
+    scan = make_scan(digits[2], size=(120, 90), offset=offset)
+    digit, _ = ScanAdapter().before(scan)
+    row, col = ndimage.center_of_mass(np.clip(digit - 0.2, 0, None))
+    assert abs(row - FRAME_CENTRE) <= 0.5 and abs(col - FRAME_CENTRE) <= 0.5
+    ink_rows = np.flatnonzero((digit > 0.5).any(axis=1))
+    ink_cols = np.flatnonzero((digit > 0.5).any(axis=0))
+    assert 17 <= max(np.ptp(ink_rows), np.ptp(ink_cols)) + 1 <= 21  # longer side about 20 px
+
+
+def test_polarity_auto_detects_both_ways(digits):
+    adapter = ScanAdapter()
+    assert adapter.before(make_scan(digits[3]))[1].inverted
+    assert not adapter.before(1 - make_scan(digits[3]))[1].inverted
+    assert not ScanAdapter(polarity="light-on-dark").before(make_scan(digits[3]))[1].inverted
+
+
+def test_alpha_is_composited_on_white():
+    rgba = np.zeros((40, 40, 4), dtype=np.uint8)  # fully transparent black
+    rgba[10:30, 18:22] = (0, 0, 0, 255)  # an opaque black stroke
+    gray = digit_denoise.adapter.to_grayscale(rgba)
+    assert gray[0, 0] == 1.0 and gray[20, 20] == 0.0
+
+
+@pytest.mark.parametrize(
+    "image, adapter, message",
+    [
+        (np.zeros((4, 4, 7)), ScanAdapter(), "shape"),
+        (np.zeros((0, 5)), ScanAdapter(), "empty"),
+        (np.full((30, 30), np.nan), ScanAdapter(), "NaN"),
+        (np.zeros((30, 30)), ScanAdapter(framing="none"), "28x28"),
+    ],
+)
+def test_bad_input_raises_a_scan_error(image, adapter, message):
+    with pytest.raises(ScanError, match=message):
+        adapter.before(image)
+
+
+def test_blank_page_does_not_fail():
+    digit, frame = ScanAdapter(size="original").before(np.full((50, 60), 0.9))
+    assert digit.shape == (28, 28)
+
+
+def test_docstring_examples():
+    assert doctest.testmod(digit_denoise.adapter).failed == 0

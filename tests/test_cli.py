@@ -1,0 +1,149 @@
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from helpers import make_scan
+from PIL import Image
+from typer.testing import CliRunner
+
+from digit_denoise.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def scan_tree(tmp_path, digits):
+    """A small nested tree of scans in several formats, plus a text file."""
+    root = tmp_path / "scans"
+    (root / "a" / "b").mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    files = {
+        "one.png": None, "two.jpg": None, "a/three.tif": None, "a/b/four.bmp": None, "a/b/five.pgm": None,
+    }
+    for index, name in enumerate(files):
+        pixels = (make_scan(digits[index], noise=0.05, rng=rng) * 255).round().astype(np.uint8)
+        Image.fromarray(pixels).save(root / name)
+    rgba = np.dstack([pixels] * 3 + [np.full_like(pixels, 255)])
+    Image.fromarray(rgba).save(root / "a" / "six-rgba.png")
+    (root / "a" / "notes.txt").write_text("not an image")
+    return root
+
+
+def test_run_mirrors_the_tree_and_skips_non_images(tmp_path, scan_tree):
+    out = tmp_path / "out"
+    report = tmp_path / "report.json"
+    result = runner.invoke(app, ["run", str(scan_tree), str(out), "--report", str(report)])
+    assert result.exit_code == 0, result.output
+    written = sorted(str(path.relative_to(out)) for path in out.rglob("*") if path.is_file())
+    assert written == ["a/b/five.png", "a/b/four.png", "a/six-rgba.png", "a/three.png", "one.png", "two.png"]
+    for path in out.rglob("*.png"):
+        assert Image.open(path).size == (28, 28)
+    summary = json.loads(report.read_text())
+    assert (summary["processed"], summary["skipped"], summary["failed"]) == (6, 1, 0)
+    assert summary["model"] == "digit-unet" and summary["images_per_second"] > 0
+    assert "6 processed, 1 skipped, 0 failed" in result.output
+
+
+def test_run_with_format_same_and_original_size(tmp_path, scan_tree):
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["run", str(scan_tree), str(out), "--format", "same", "--size", "original", "--no-recursive"])
+    assert result.exit_code == 0, result.output
+    assert sorted(path.name for path in out.iterdir()) == ["one.png", "two.jpg"]
+    assert Image.open(out / "two.jpg").size == Image.open(scan_tree / "two.jpg").size
+
+
+def test_bad_files_are_reported_and_the_rest_is_done(tmp_path, scan_tree):
+    (scan_tree / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"garbage" * 10)
+    (scan_tree / "empty.jpg").write_bytes(b"")
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["run", str(scan_tree), str(out), "--report", str(tmp_path / "r.json")])
+    assert result.exit_code == 1
+    summary = json.loads((tmp_path / "r.json").read_text())
+    assert summary["processed"] == 6 and summary["failed"] == 2
+    assert {failure["path"].rsplit("/", 1)[-1] for failure in summary["failures"]} == {"corrupt.png", "empty.jpg"}
+    assert "corrupt.png" in result.output
+
+
+def test_inputs_are_never_modified(tmp_path, scan_tree):
+    before = {path: path.read_bytes() for path in scan_tree.rglob("*") if path.is_file()}
+    runner.invoke(app, ["run", str(scan_tree), str(scan_tree / "out-inside")])
+    assert {path: path.read_bytes() for path in before} == before
+
+
+def test_output_inside_input_is_not_fed_back(tmp_path, scan_tree):
+    out = scan_tree / "denoised"
+    for _ in range(2):
+        result = runner.invoke(app, ["run", str(scan_tree), str(out), "--report", str(tmp_path / "r.json")])
+        assert result.exit_code == 0, result.output
+        assert json.loads((tmp_path / "r.json").read_text())["processed"] == 6
+    assert not (out / "denoised").exists()
+
+
+def test_output_equal_to_input_is_refused(scan_tree):
+    result = runner.invoke(app, ["run", str(scan_tree), str(scan_tree)])
+    assert result.exit_code == 2
+    assert "must differ" in result.output
+
+
+def test_bad_yaml_key_names_the_key_and_suggests_one(tmp_path, scan_tree):
+    config = tmp_path / "settings.yaml"
+    config.write_text("polarty: auto\n")
+    result = runner.invoke(app, ["run", str(scan_tree), str(tmp_path / "out"), "--config", str(config)])
+    assert result.exit_code == 2
+    assert "polarty" in result.output and "'polarity'" in result.output
+    config.write_text("batch_size: many\n")
+    result = runner.invoke(app, ["config", "check", str(config)])
+    assert result.exit_code == 2 and "batch_size" in result.output
+
+
+def test_flags_override_the_config_file(tmp_path, scan_tree):
+    config = tmp_path / "settings.yaml"
+    config.write_text("model: none\nframing: resize\n")
+    result = runner.invoke(app, ["run", str(scan_tree), str(tmp_path / "out"), "--config", str(config),
+                                 "--framing", "mnist", "--report", str(tmp_path / "r.json")])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "r.json").read_text())
+    assert summary["model"] == "none" and summary["settings"]["framing"] == "mnist"
+
+
+def test_example_config_is_valid_and_complete():
+    from digit_denoise.config import FIELDS, read_config_file
+
+    assert set(read_config_file("examples/config.yaml")) == set(FIELDS)
+    assert runner.invoke(app, ["config", "check", "examples/config.yaml"]).exit_code == 0
+
+
+def test_models_and_version():
+    result = runner.invoke(app, ["models"])
+    assert result.exit_code == 0 and "* digit-unet" in result.output and "conv-dae" in result.output
+    assert runner.invoke(app, ["--version"]).output.startswith("digit-denoise ")
+
+
+def test_importing_the_cli_does_not_import_tensorflow():
+    code = "import sys, digit_denoise.cli; print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
+
+
+def test_evaluate_writes_the_documented_schema(tmp_path, mnist_npz):
+    path = tmp_path / "results.json"
+    result = runner.invoke(app, ["evaluate", "--data", str(mnist_npz), "--limit", "50", "--json", str(path),
+                                 "--levels", "0.2", "--baselines"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(path.read_text())["results"]
+    for row in rows:
+        assert set(row) == {"method", "noise", "level", "psnr", "ssim", "images", "seconds"}
+        assert math.isfinite(row["psnr"]) and math.isfinite(row["ssim"]) and row["images"] == 50
+    psnr = {row["method"]: row["psnr"] for row in rows}
+    assert {"noisy", "digit-unet", "tv-chambolle", "bilateral", "nl-means", "wavelet"} <= set(psnr)
+    assert psnr["digit-unet"] > psnr["noisy"]
+
+
+def test_preview_writes_a_contact_sheet(tmp_path, scan_tree):
+    out = tmp_path / "sheet.png"
+    result = runner.invoke(app, ["preview", str(scan_tree), "--out", str(out), "--n", "4"])
+    assert result.exit_code == 0, result.output
+    width, height = Image.open(out).size
+    assert height > width  # four rows of three tiles
