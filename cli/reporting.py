@@ -8,9 +8,11 @@ import typer
 EXIT_OK = 0
 EXIT_FILES_FAILED = 1
 EXIT_USAGE = 2
+EXIT_LOCKED = 3
 EXIT_INTERRUPTED = 130
 EXIT_CODES_HELP = (
-    "Exit codes: 0 all files done; 1 some files failed; 2 usage, config or model error; 130 interrupted."
+    "Exit codes: 0 all files done; 1 some files failed (or --max-failures exceeded); "
+    "2 usage, config or model error; 3 another run holds the output folder's lock; 130 interrupted."
 )
 
 
@@ -20,11 +22,15 @@ def error(message):
 
 @contextlib.contextmanager
 def library_errors():
-    """Turn the library's exceptions into a one-line message and exit code 2."""
+    """Turn the library's exceptions into a one-line message and exit code 2 (3 for a held lock)."""
     from digit_denoise.errors import DigitDenoiseError
+    from digit_denoise.manifest import RunLockedError
 
     try:
         yield
+    except RunLockedError as failure:
+        error(str(failure))
+        raise typer.Exit(EXIT_LOCKED) from None
     except DigitDenoiseError as failure:
         error(str(failure))
         raise typer.Exit(EXIT_USAGE) from None

@@ -52,6 +52,14 @@ class Settings:
         Images per model call.
     max_pixels : int
         Larger images are refused (decompression-bomb guard).
+    overwrite : bool
+        Redo every file, even those the manifest says are up to date.
+    max_failures : int or None
+        Stop the run once more than this many files have failed.
+    follow_symlinks : bool
+        Follow symlinks that lead out of the input folder.
+    workers : int
+        Threads that decode and encode images; 0 picks from the CPU count.
     """
 
     model: str = "default"
@@ -64,6 +72,10 @@ class Settings:
     recursive: bool = True
     batch_size: int = 256
     max_pixels: int = 50_000_000
+    overwrite: bool = False
+    max_failures: int = None
+    follow_symlinks: bool = False
+    workers: int = 0
 
     def __post_init__(self):
         for key, allowed in CHOICES.items():
@@ -71,12 +83,15 @@ class Settings:
             if value not in allowed:
                 raise ConfigError(f"{key}: {value!r} is not one of {', '.join(allowed)}")
         _check_type("model", self.model, str)
-        _check_type("recursive", self.recursive, bool)
-        for key in ("batch_size", "max_pixels"):
+        for key in ("recursive", "overwrite", "follow_symlinks"):
+            _check_type(key, getattr(self, key), bool)
+        for key, least in (("batch_size", 1), ("max_pixels", 1), ("max_failures", 0), ("workers", 0)):
             value = getattr(self, key)
+            if value is None and key == "max_failures":
+                continue
             _check_type(key, value, int)
-            if value < 1:
-                raise ConfigError(f"{key}: must be a positive integer, got {value}")
+            if value < least:
+                raise ConfigError(f"{key}: must be an integer of at least {least}, got {value}")
         low_high = self.percentiles
         if (
             not isinstance(low_high, (list, tuple))

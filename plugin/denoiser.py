@@ -1,5 +1,6 @@
 """Loading models and running them over batches of 28x28 digits."""
 
+import functools
 import json
 from pathlib import Path
 
@@ -23,12 +24,15 @@ class Denoiser:
         caller's own Keras model or ``tf.data`` pipeline.
     card : dict
         The model card: architecture, training, test scores.
+    path : Path or None
+        The ``.keras`` file it was loaded from.
     """
 
-    def __init__(self, name, model, card):
+    def __init__(self, name, model, card, path=None):
         self.name = name
         self.model = model
         self.card = card
+        self.path = path
         self._forward = None
 
     def denoise(self, batch):
@@ -100,10 +104,16 @@ def load_denoiser(name_or_path=None):
         if name not in shipped:
             raise ModelError(f"unknown model {name!r}; shipped models: {', '.join(shipped)}, or give a .keras path")
         path = shipped_file(name)
+    return _load_file(path.resolve(), path.stat().st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=8)
+def _load_file(path, mtime_ns):
+    """Load once per file version: ``denoise()`` in a loop must not reload the model each call."""
     model = _load_keras(path)
     card_path = path.with_suffix(".json")
     card = json.loads(card_path.read_text(encoding="utf-8")) if card_path.exists() else {"name": path.stem}
-    return Denoiser(card.get("name", path.stem), model, card)
+    return Denoiser(card.get("name", path.stem), model, card, path)
 
 
 def _load_keras(path):

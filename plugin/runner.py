@@ -1,6 +1,15 @@
-"""The folder runner: discover scans, adapt, denoise in batches, write the mirrored tree."""
+"""The folder runner: discover scans, adapt, denoise in batches, write the mirrored tree.
+
+A run streams: files are discovered lazily and handled a batch at a time,
+with the next batch decoded on a thread pool while the model works on the
+current one, so memory stays flat whatever the folder's size. Outputs are
+written atomically and recorded in a manifest, so a killed run can simply be
+run again and skips what is up to date.
+"""
 
 import dataclasses
+import datetime
+import hashlib
 import itertools
 import os
 import time
@@ -13,6 +22,7 @@ from .adapter import ScanAdapter
 from .config import make_settings
 from .denoiser import load_denoiser
 from .errors import ConfigError, DigitDenoiseError, ScanError
+from .manifest import Manifest, lock_output, remove_stale_temporaries, run_key
 from .scans import is_image_name, read_scan, write_image
 
 
@@ -20,19 +30,27 @@ from .scans import is_image_name, read_scan, write_image
 class RunSummary:
     """What a run did; ``to_dict()`` is the JSON report.
 
-    ``processed``, ``skipped`` and ``failed`` count files; ``failures`` lists
-    each failed file with its reason; ``skipped_files`` lists the skipped ones.
+    ``processed``, ``skipped`` and ``failed`` count files. ``skipped_files``
+    lists each skipped file with its reason (not an image, up to date, a
+    symlink leading out of the input folder); ``failures`` lists each failed
+    file with its reason. ``planned`` lists what a dry run would process.
     """
 
     input_dir: str
     output_dir: str
     model: str
+    model_sha256: str
     settings: dict
     processed: int = 0
     skipped: int = 0
     failed: int = 0
+    up_to_date: int = 0
     failures: list = dataclasses.field(default_factory=list)
     skipped_files: list = dataclasses.field(default_factory=list)
+    planned: list = dataclasses.field(default_factory=list)
+    interrupted: bool = False
+    stopped_at_max_failures: bool = False
+    started: str = ""
     seconds: float = 0.0
 
     @property
@@ -42,22 +60,47 @@ class RunSummary:
     def to_dict(self):
         return {**dataclasses.asdict(self), "images_per_second": round(self.images_per_second, 1)}
 
+    def _skip(self, path, reason):
+        self.skipped_files.append({"path": str(path), "reason": reason})
+        self.skipped += 1
 
-def denoise_folder(input_dir, output_dir, *, config=None, denoiser=None, on_progress=None, **settings):
+    def _fail(self, path, reason):
+        self.failures.append({"path": str(path), "reason": reason})
+        self.failed += 1
+
+
+@dataclasses.dataclass
+class _Job:
+    source: Path
+    target: Path
+    relative: str
+    stat: os.stat_result
+    digit: np.ndarray = None
+    frame: object = None
+    error: str = None
+
+
+def denoise_folder(input_dir, output_dir, *, config=None, denoiser=None, dry_run=False, stop=None,
+                   on_progress=None, **settings):
     """Denoise every scan under ``input_dir`` into a mirrored tree under ``output_dir``.
 
     Parameters
     ----------
     input_dir, output_dir : str or Path
         ``output_dir`` is created; it may not be ``input_dir`` itself. When it
-        lies inside ``input_dir`` it is left out of the scan.
+        lies inside ``input_dir`` it is left out of the scan. Inputs are only
+        ever opened for reading.
     config : str or Path, optional
         A YAML settings file; ``settings`` override it.
     denoiser : Denoiser, optional
         An already loaded model (otherwise ``settings['model']`` is loaded).
+    dry_run : bool
+        Only list, in ``summary.planned``, what would be processed; write nothing.
+    stop : threading.Event, optional
+        When set (say, by a signal handler), the run finishes the batch in
+        flight and returns with ``summary.interrupted``.
     on_progress : callable, optional
-        Called as ``on_progress(done)`` after each batch with the number of
-        files handled so far; the CLI uses it for its progress bar.
+        Called as ``on_progress(files_handled)`` after each batch.
     **settings
         Any field of :class:`digit_denoise.Settings`.
 
@@ -68,8 +111,12 @@ def denoise_folder(input_dir, output_dir, *, config=None, denoiser=None, on_prog
     Raises
     ------
     ConfigError
-        For bad settings or folders. Problems with single files never raise:
-        they are counted and listed in the summary.
+        For bad settings or folders.
+    RunLockedError
+        When another run is writing to ``output_dir``.
+
+    Problems with single files never raise: they are counted and listed in
+    the summary, and the run goes on (up to ``max_failures``).
     """
     settings = make_settings(config, **settings)
     input_dir, output_dir = Path(input_dir), Path(output_dir)
@@ -77,61 +124,128 @@ def denoise_folder(input_dir, output_dir, *, config=None, denoiser=None, on_prog
         raise ConfigError(f"{input_dir}: the input folder does not exist")
     if output_dir.resolve() == input_dir.resolve():
         raise ConfigError(f"{output_dir}: the output folder must differ from the input folder; inputs are never overwritten")
-    denoiser = denoiser or load_denoiser(settings.model)
-    adapter = ScanAdapter.from_settings(settings)
-    summary = RunSummary(str(input_dir), str(output_dir), denoiser.name, settings.to_dict())
-    started = time.perf_counter()
-    outputs = {}
-
-    def prepare(source):
-        target = output_path(source, input_dir, output_dir, settings.format)
-        if outputs.setdefault(target, source) != source:
-            raise ScanError(f"{source}: its output {target} would overwrite that of {outputs[target]}; use format 'same'")
-        digit, frame = adapter.before(read_scan(source, max_pixels=settings.max_pixels))
-        return source, target, digit, frame
-
-    def finish(item, result):
-        source, target, _, frame = item
-        target.parent.mkdir(parents=True, exist_ok=True)
-        write_image(target, adapter.after(result, frame))
-
-    files = discover(input_dir, output_dir, recursive=settings.recursive, skipped=summary.skipped_files)
-    with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 1)) as pool:
-        for chunk in _chunks(files, settings.batch_size):
-            prepared = [(source, _attempt(prepare, source)) for source in chunk]
-            ready = [item for _, item in prepared if not isinstance(item, _Failure)]
-            for source, item in prepared:
-                if isinstance(item, _Failure):
-                    summary.failures.append({"path": str(source), "reason": item.reason})
-            if ready:
-                results = denoiser.denoise(np.stack([digit for _, _, digit, _ in ready]))
-                written = pool.map(lambda pair: _attempt(finish, *pair), zip(ready, results))
-                for item, outcome in zip(ready, written):
-                    if isinstance(outcome, _Failure):
-                        summary.failures.append({"path": str(item[0]), "reason": outcome.reason})
-                    else:
-                        summary.processed += 1
-            if on_progress:
-                on_progress(summary.processed + len(summary.failures))
-    summary.failed = len(summary.failures)
-    summary.skipped = len(summary.skipped_files)
-    summary.seconds = time.perf_counter() - started
-    return summary
-
-
-@dataclasses.dataclass
-class _Failure:
-    reason: str
-
-
-def _attempt(function, *args):
-    """Run one file's step; a failure becomes a value, so one bad file never stops the run."""
+    lock = None if dry_run else _prepare_output(output_dir)
     try:
-        return function(*args)
-    except DigitDenoiseError as error:
-        return _Failure(str(error))
+        denoiser = denoiser or load_denoiser(settings.model)
+        summary = RunSummary(
+            str(input_dir), str(output_dir), denoiser.name, model_digest(denoiser), settings.to_dict(),
+            started=datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        )
+        manifest_path = output_dir / ".digit-denoise-manifest.sqlite"
+        manifest = Manifest(output_dir) if not dry_run or manifest_path.exists() else None
+        started = time.perf_counter()
+        try:
+            _run(input_dir, output_dir, settings, denoiser, manifest, summary, dry_run, stop, on_progress)
+        finally:
+            summary.seconds = time.perf_counter() - started
+            if manifest:
+                manifest.close()
+        return summary
+    finally:
+        if lock:
+            lock.release()
+
+
+def _prepare_output(output_dir):
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        return _Failure(f"{error.filename or args[0]}: {error.strerror or error}")
+        raise ConfigError(f"{output_dir}: cannot create the output folder ({error.strerror})") from error
+    lock = lock_output(output_dir)
+    remove_stale_temporaries(output_dir)
+    return lock
+
+
+def _run(input_dir, output_dir, settings, denoiser, manifest, summary, dry_run, stop, on_progress):
+    adapter = ScanAdapter.from_settings(settings)
+    key = run_key(summary.model_sha256, summary.settings)
+    claimed = {}
+    output_root = output_dir.resolve()
+
+    def plan(source):
+        """A job for ``source``, or None when it is skipped."""
+        target = output_path(source, input_dir, output_dir, settings.format)
+        relative = target.relative_to(output_dir).as_posix()
+        if not target.resolve().is_relative_to(output_root):
+            summary._skip(source, "its output would lie outside the output folder")
+            return None
+        if claimed.setdefault(relative, source) != source:
+            summary._fail(source, f"its output {relative} is also that of {claimed[relative]}; use format 'same'")
+            return None
+        try:
+            stat = source.stat()
+        except OSError as error:
+            summary._fail(source, f"cannot stat ({error.strerror})")
+            return None
+        if not settings.overwrite and manifest and target.exists() and manifest.is_current(relative, stat, key):
+            summary._skip(source, "up to date")
+            summary.up_to_date += 1
+            return None
+        return _Job(source, target, relative, stat)
+
+    def prepare(job):
+        try:
+            job.digit, job.frame = adapter.before(read_scan(job.source, max_pixels=settings.max_pixels))
+        except DigitDenoiseError as error:
+            job.error = str(error)
+        return job
+
+    def finish(job, result):
+        try:
+            job.target.parent.mkdir(parents=True, exist_ok=True)
+            write_image(job.target, adapter.after(result, job.frame))
+        except OSError as error:
+            job.error = f"{job.target}: cannot write ({error.strerror or error}); nothing was left behind"
+        return job
+
+    files = discover(input_dir, output_dir, recursive=settings.recursive, follow_symlinks=settings.follow_symlinks,
+                     on_skip=summary._skip)
+    jobs = (job for job in map(plan, files) if job is not None)
+    if dry_run:
+        summary.planned = [str(job.source) for job in jobs]
+        return
+    with ThreadPoolExecutor(max_workers=settings.workers or min(4, os.cpu_count() or 1)) as pool:
+        batches = _chunks(jobs, settings.batch_size)
+        in_flight = [pool.submit(prepare, job) for job in next(batches, [])]
+        while in_flight:
+            prepared = [future.result() for future in in_flight]
+            stopping = bool(stop and stop.is_set())
+            # Decode the next batch while the model works on this one.
+            in_flight = [] if stopping else [pool.submit(prepare, job) for job in next(batches, [])]
+            ready = [job for job in prepared if job.error is None]
+            if ready:
+                results = denoiser.denoise(np.stack([job.digit for job in ready]))
+                list(pool.map(finish, ready, results))
+            manifest.record([(job.relative, job.stat, key) for job in ready if job.error is None])
+            for job in prepared:
+                if job.error is None:
+                    summary.processed += 1
+                else:
+                    summary._fail(job.source, job.error)
+                job.digit = job.frame = None
+            if on_progress:
+                on_progress(summary.processed + summary.failed + summary.skipped)
+            if settings.max_failures is not None and summary.failed > settings.max_failures:
+                summary.stopped_at_max_failures = True
+                break
+            if stopping:
+                summary.interrupted = True
+                break
+        for future in in_flight:
+            future.cancel()
+
+
+def model_digest(denoiser):
+    """sha256 of the model's weights file, or of its card when it has no file (the identity)."""
+    path = getattr(denoiser, "path", None)
+    digest = hashlib.sha256()
+    if path is not None:
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    else:
+        digest.update(repr(sorted(denoiser.card.items())).encode())
+    return digest.hexdigest()
 
 
 def _chunks(iterable, size):
@@ -140,27 +254,34 @@ def _chunks(iterable, size):
         yield chunk
 
 
-def discover(input_dir, output_dir, *, recursive=True, skipped=None):
+def discover(input_dir, output_dir, *, recursive=True, follow_symlinks=False, on_skip=None):
     """Yield image files under ``input_dir`` in sorted order, lazily.
 
     The output folder is left out when it lies inside the input folder, as are
-    hidden files and folders. Files that are not images are appended to
-    ``skipped`` (when given) and not yielded.
+    hidden files and folders. Symlinks that lead out of ``input_dir`` are
+    skipped unless ``follow_symlinks``. Files that are not images are
+    reported through ``on_skip(path, reason)`` and not yielded.
     """
+    root = Path(input_dir).resolve()
     output_dir = Path(output_dir).resolve()
-    for folder, subfolders, names in os.walk(input_dir):
+    for folder, subfolders, names in os.walk(input_dir, followlinks=follow_symlinks):
         subfolders[:] = sorted(
             name for name in subfolders
             if recursive and not name.startswith(".") and (Path(folder) / name).resolve() != output_dir
+            and (follow_symlinks or (Path(folder) / name).resolve().is_relative_to(root))
         )
         for name in sorted(names):
             path = Path(folder) / name
             if name.startswith("."):
                 continue
-            if is_image_name(path):
+            if not is_image_name(path):
+                if on_skip:
+                    on_skip(path, "not an image (by its suffix)")
+            elif not follow_symlinks and path.is_symlink() and not path.resolve().is_relative_to(root):
+                if on_skip:
+                    on_skip(path, "a symlink leading out of the input folder (see follow_symlinks)")
+            else:
                 yield path
-            elif skipped is not None:
-                skipped.append(str(path))
 
 
 def output_path(source, input_dir, output_dir, output_format):

@@ -37,21 +37,21 @@ def test_run_mirrors_the_tree_and_skips_non_images(tmp_path, scan_tree):
     report = tmp_path / "report.json"
     result = runner.invoke(app, ["run", str(scan_tree), str(out), "--report", str(report)])
     assert result.exit_code == 0, result.output
-    written = sorted(str(path.relative_to(out)) for path in out.rglob("*") if path.is_file())
+    written = sorted(str(path.relative_to(out)) for path in out.rglob("*") if path.is_file() and not path.name.startswith("."))
     assert written == ["a/b/five.png", "a/b/four.png", "a/six-rgba.png", "a/three.png", "one.png", "two.png"]
     for path in out.rglob("*.png"):
         assert Image.open(path).size == (28, 28)
     summary = json.loads(report.read_text())
     assert (summary["processed"], summary["skipped"], summary["failed"]) == (6, 1, 0)
     assert summary["model"] == "digit-unet" and summary["images_per_second"] > 0
-    assert "6 processed, 1 skipped, 0 failed" in result.output
+    assert "6 processed, 1 skipped (0 up to date), 0 failed" in result.output
 
 
 def test_run_with_format_same_and_original_size(tmp_path, scan_tree):
     out = tmp_path / "out"
     result = runner.invoke(app, ["run", str(scan_tree), str(out), "--format", "same", "--size", "original", "--no-recursive"])
     assert result.exit_code == 0, result.output
-    assert sorted(path.name for path in out.iterdir()) == ["one.png", "two.jpg"]
+    assert sorted(path.name for path in out.iterdir() if not path.name.startswith(".")) == ["one.png", "two.jpg"]
     assert Image.open(out / "two.jpg").size == Image.open(scan_tree / "two.jpg").size
 
 
@@ -75,10 +75,11 @@ def test_inputs_are_never_modified(tmp_path, scan_tree):
 
 def test_output_inside_input_is_not_fed_back(tmp_path, scan_tree):
     out = scan_tree / "denoised"
-    for _ in range(2):
+    for processed in (6, 0):  # the second run finds everything up to date
         result = runner.invoke(app, ["run", str(scan_tree), str(out), "--report", str(tmp_path / "r.json")])
         assert result.exit_code == 0, result.output
-        assert json.loads((tmp_path / "r.json").read_text())["processed"] == 6
+        summary = json.loads((tmp_path / "r.json").read_text())
+        assert (summary["processed"], summary["up_to_date"]) == (processed, 6 - processed)
     assert not (out / "denoised").exists()
 
 
