@@ -54,7 +54,9 @@ def read_scan(path, *, max_pixels=50_000_000):
         raise
     except PermissionError as error:
         raise ScanError(f"{path}: permission denied; make it readable") from error
-    except (Image.UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise ScanError(f"{path}: the image is over the limit of {max_pixels} pixels ({error})") from error
+    except Image.UnidentifiedImageError as error:
         raise ScanError(f"{path}: not a readable image ({error})") from error
     except (OSError, ValueError, SyntaxError) as error:
         raise ScanError(f"{path}: corrupt or truncated image ({error})") from error

@@ -1,0 +1,211 @@
+"""Cron-grade runs: kills, re-runs, locks, bad files and write failures, with real files and processes."""
+
+import errno
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers import make_scan
+from PIL import Image
+from typer.testing import CliRunner
+
+from digit_denoise import denoise_folder
+from digit_denoise.cli import app
+from digit_denoise.manifest import MANIFEST_NAME
+
+CLI = [sys.executable, "-c", "from digit_denoise.cli import main; main()"]
+
+
+@pytest.fixture(scope="module")
+def many_scans(tmp_path_factory, digits):
+    """300 scans of 200x180 px in two folders: enough work to interrupt a run halfway."""
+    root = tmp_path_factory.mktemp("many") / "scans"
+    rng = np.random.default_rng(0)
+    for index in range(300):
+        folder = root / f"box-{index % 2}"
+        folder.mkdir(parents=True, exist_ok=True)
+        scan = make_scan(digits[index], size=(200, 180), offset=(40, 50), noise=0.04, rng=rng)
+        Image.fromarray((scan * 255).round().astype(np.uint8)).save(folder / f"scan-{index:03d}.png")
+    return root
+
+
+def outputs(folder):
+    return {path.relative_to(folder): path for path in folder.rglob("*") if path.is_file() and not path.name.startswith(".")}
+
+
+def temporaries(folder):
+    return [path for path in folder.rglob("*") if ".ddtmp" in path.name]
+
+
+def manifest_rows(folder):
+    with sqlite3.connect(folder / MANIFEST_NAME) as db:
+        return db.execute("SELECT COUNT(*) FROM outputs").fetchone()[0]
+
+
+def start_run(*args):
+    return subprocess.Popen([*CLI, "run", *map(str, args), "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for_outputs(folder, count, process, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        if len(list(folder.rglob("*.png"))) >= count:
+            return
+        time.sleep(0.005)
+
+
+@pytest.fixture(scope="module")
+def clean_run(many_scans, tmp_path_factory):
+    out = tmp_path_factory.mktemp("clean") / "out"
+    summary = denoise_folder(many_scans, out)
+    assert summary.processed == 300
+    return out
+
+
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM])
+def test_a_stopped_run_resumes_to_the_same_outputs(tmp_path, many_scans, clean_run, how):
+    out = tmp_path / "out"
+    process = start_run(many_scans, out, "--batch-size", "4", "--workers", "1")
+    wait_for_outputs(out, 20, process)
+    process.send_signal(how)
+    stdout, stderr = process.communicate(timeout=60)
+    if how == signal.SIGKILL:
+        assert process.returncode == -signal.SIGKILL
+    else:  # the batch in flight is finished, the summary still printed
+        assert process.returncode == 130, stderr
+        assert "interrupted" in stderr
+    finished_before = manifest_rows(out)
+    assert 0 < finished_before < 300
+
+    report = tmp_path / "report.json"
+    rerun = subprocess.run([*CLI, "run", str(many_scans), str(out), "--report", str(report)], capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stderr
+    summary = json.loads(report.read_text())
+    assert summary["up_to_date"] == finished_before  # what the first run finished was skipped
+    assert summary["processed"] == 300 - finished_before
+    assert not temporaries(out)
+    done, expected = outputs(out), outputs(clean_run)
+    assert done.keys() == expected.keys()
+    for name, path in expected.items():
+        assert done[name].read_bytes() == path.read_bytes(), name
+
+
+def test_a_second_run_writes_nothing(tmp_path, many_scans, clean_run):
+    before = {name: path.stat().st_mtime_ns for name, path in outputs(clean_run).items()}
+    summary = denoise_folder(many_scans, clean_run)
+    assert (summary.processed, summary.up_to_date, summary.failed) == (0, 300, 0)
+    assert {name: path.stat().st_mtime_ns for name, path in outputs(clean_run).items()} == before
+    assert denoise_folder(many_scans, clean_run, dry_run=True).planned == []
+
+
+def test_changed_settings_or_overwrite_redo_the_files(many_scans, clean_run):
+    scan = many_scans / "box-0" / "scan-000.png"
+    os.utime(scan, ns=(scan.stat().st_atime_ns, scan.stat().st_mtime_ns + 10**9))  # the input changed
+    assert denoise_folder(many_scans, clean_run).processed == 1
+    assert denoise_folder(many_scans, clean_run, overwrite=True, recursive=False).processed == 0  # no top-level files
+    assert denoise_folder(many_scans, clean_run, dry_run=True, size="original").planned  # other settings: redo
+
+
+def test_two_runs_on_one_output_one_waits_out_with_the_lock_code(tmp_path, many_scans):
+    out = tmp_path / "out"
+    first, second = start_run(many_scans, out), start_run(many_scans, out)
+    codes = sorted([first.wait(timeout=120), second.wait(timeout=120)])
+    assert codes == [0, 3]
+    message = (first if first.returncode == 3 else second).stderr.read()
+    assert "another digit-denoise run" in message and len(message.strip().splitlines()) == 1
+
+
+def huge_png_header(path, width=100_000, height=100_000):
+    """A valid PNG signature and IHDR claiming a huge image, with a tiny body: a decompression bomb's header."""
+    ihdr = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, 0, 0, 0, 0])
+    chunk = b"IHDR" + ihdr
+    body = len(ihdr).to_bytes(4, "big") + chunk + zlib.crc32(chunk).to_bytes(4, "big")
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + body + b"\x00\x00\x00\x00IEND\xaeB`\x82")
+
+
+def test_bad_files_are_each_reported_and_the_good_ones_done(tmp_path, digits):
+    root = tmp_path / "scans"
+    root.mkdir()
+    good = (make_scan(digits[0]) * 255).astype(np.uint8)
+    Image.fromarray(good).save(root / "good.png")
+    Image.fromarray(good).save(root / "fine.jpg")
+    png = (root / "good.png").read_bytes()
+    (root / "corrupt.png").write_bytes(png[:60] + bytes(200) + png[260:])
+    (root / "truncated.jpg").write_bytes((root / "fine.jpg").read_bytes()[:300])
+    (root / "zero.png").write_bytes(b"")
+    (root / "text.png").write_text("this is not an image\n")
+    huge_png_header(root / "huge.png")
+    report = tmp_path / "report.json"
+    result = CliRunner().invoke(app, ["run", str(root), str(tmp_path / "out"), "--report", str(report)])
+    assert result.exit_code == 1
+    summary = json.loads(report.read_text())
+    assert summary["processed"] == 2
+    reasons = {os.path.basename(f["path"]): f["reason"] for f in summary["failures"]}
+    assert set(reasons) == {"corrupt.png", "truncated.jpg", "zero.png", "text.png", "huge.png"}
+    assert "over the limit" in reasons["huge.png"]
+    assert all(name in reason for name, reason in reasons.items())
+    assert sorted(outputs(tmp_path / "out")) == [Path("fine.png"), Path("good.png")]
+
+
+def test_max_failures_stops_the_run_early(tmp_path):
+    root = tmp_path / "scans"
+    root.mkdir()
+    for index in range(10):
+        (root / f"bad-{index}.png").write_bytes(b"")
+    summary = denoise_folder(root, tmp_path / "out", model="none", max_failures=2, batch_size=2)
+    assert summary.stopped_at_max_failures and summary.failed == 4
+
+
+def test_a_failed_write_leaves_nothing_behind(tmp_path, digits, monkeypatch):
+    root = tmp_path / "scans"
+    root.mkdir()
+    for name in ("a.png", "b.png"):
+        Image.fromarray((make_scan(digits[0]) * 255).astype(np.uint8)).save(root / name)
+    real_replace = os.replace
+
+    def full_disk(source, target):
+        if str(target).endswith("b.png"):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(target))
+        return real_replace(source, target)
+
+    monkeypatch.setattr("digit_denoise.files.os.replace", full_disk)
+    summary = denoise_folder(root, tmp_path / "out", model="none")
+    assert summary.processed == 1 and summary.failed == 1
+    assert "No space left" in summary.failures[0]["reason"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir() if not p.name.startswith(".")) == ["a.png"]
+    assert not temporaries(tmp_path / "out")
+    monkeypatch.undo()
+    assert denoise_folder(root, tmp_path / "out", model="none").processed == 1  # the re-run completes it
+
+
+def test_symlinks_out_of_the_input_are_not_followed_unless_asked(tmp_path, digits):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    Image.fromarray((make_scan(digits[0]) * 255).astype(np.uint8)).save(outside / "secret.png")
+    root = tmp_path / "scans"
+    root.mkdir()
+    (root / "link.png").symlink_to(outside / "secret.png")
+    (root / "linked-folder").symlink_to(outside)
+    summary = denoise_folder(root, tmp_path / "out", model="none")
+    assert summary.processed == 0 and "symlink" in summary.skipped_files[0]["reason"]
+    summary = denoise_folder(root, tmp_path / "out2", model="none", follow_symlinks=True)
+    assert summary.processed == 2
+
+
+def test_stale_temporary_files_are_cleaned_up(tmp_path, digits):
+    root = tmp_path / "scans"
+    root.mkdir()
+    Image.fromarray((make_scan(digits[0]) * 255).astype(np.uint8)).save(root / "a.png")
+    out = tmp_path / "out" / "deep"
+    out.mkdir(parents=True)
+    (out / ".a.12345.ddtmp.png").write_bytes(b"half a file")
+    denoise_folder(root, tmp_path / "out", model="none")
+    assert not temporaries(tmp_path / "out")
