@@ -22,6 +22,7 @@ DIGIT_SIZE = 20
 FRAME_CENTRE = (MODEL_SIZE - 1) / 2
 INK_THRESHOLD = 0.2  # below this, a pixel does not weigh in the centre of mass
 INK_LEVEL = 0.5  # a 3x3 mean above this is ink, when finding the digit's box
+STATISTICS_SAMPLE = 1 << 14
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,6 +48,9 @@ class ScanAdapter:
     percentiles : (float, float)
     framing : {'mnist', 'resize', 'none'}
     size : {'model', 'original'}
+    fast : bool
+        Reduce large digits by block averaging before the anti-aliased
+        resampling (same quality within a fraction of a dB, several times faster).
 
     See :class:`digit_denoise.Settings` for what each option means.
 
@@ -68,6 +72,7 @@ class ScanAdapter:
     percentiles: tuple = (2.0, 99.8)
     framing: str = "mnist"
     size: str = "model"
+    fast: bool = True
 
     @classmethod
     def from_settings(cls, settings):
@@ -99,10 +104,12 @@ class ScanAdapter:
             For a shape that is not an image, or (framing 'none') not 28x28.
         """
         gray = to_grayscale(image)
-        inverted = {"auto": np.median(gray) > 0.5, "dark-on-light": True, "light-on-dark": False}[self.polarity]
+        # Intensity statistics from at most ~16k evenly spread pixels: as good, and much cheaper on large scans.
+        sample = gray.ravel()[:: max(1, gray.size // STATISTICS_SAMPLE)]
+        inverted = {"auto": np.median(sample) > 0.5, "dark-on-light": True, "light-on-dark": False}[self.polarity]
         if inverted:
-            gray = 1.0 - gray
-        low, high = self._range(gray)
+            gray, sample = 1.0 - gray, 1.0 - sample
+        low, high = self._range(sample)
         if high > low:
             gray = np.clip((gray - low) / (high - low), 0.0, 1.0)
         frame = dict(shape=gray.shape, dtype=np.asarray(image).dtype, inverted=bool(inverted), low=low, high=high)
@@ -113,7 +120,7 @@ class ScanAdapter:
         elif self.framing == "resize":
             digit = transform.resize(gray, (MODEL_SIZE, MODEL_SIZE), anti_aliasing=True)
         else:
-            digit, placement = frame_like_mnist(gray)
+            digit, placement = frame_like_mnist(gray, fast=self.fast)
             frame.update(placement=placement)
         return digit.astype(np.float32), Frame(**frame)
 
@@ -197,27 +204,36 @@ def to_dtype(image, dtype):
     return img_as_ubyte(image)
 
 
-def frame_like_mnist(gray):
+def frame_like_mnist(gray, *, fast=True):
     """MNIST's recipe: fit the ink's longer side to 20 px and centre its centre of mass in 28x28.
 
     The 28x28 window is sampled from the image itself (reflected at its edges),
     so the paper around the digit stays paper instead of a hard-edged box.
+    With ``fast``, a large digit is first reduced by an integer factor with
+    block averaging (keeping at least twice the final resolution), which makes
+    the anti-aliased resampling that follows cheap at the same quality.
+
     Returns the digit and ``(scale, centre_row, centre_col)``: model pixels per
     input pixel, and where the centre of mass lies in the input.
     """
-    ink = ndimage.uniform_filter(gray, 3) > INK_LEVEL
-    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
-    if rows.size == 0:  # a blank page: frame the whole of it
-        rows, cols = np.array([0, gray.shape[0] - 1]), np.array([0, gray.shape[1] - 1])
-    scale = DIGIT_SIZE / max(rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1)
+    coarse = min(gray.shape) // 64
+    if fast and coarse > 1:
+        # The ink's size, roughly, from a cheap coarse copy, decides how far we may reduce.
+        top, left, bottom, right = _ink_box(_block_mean(gray, coarse))
+        factor = max(bottom - top, right - left) * coarse // (2 * DIGIT_SIZE)
+        if factor > 1:
+            digit, (scale, row, col) = frame_like_mnist(_block_mean(gray, factor), fast=False)
+            # Pixel i of the reduced image covers input pixels i*factor .. i*factor + factor - 1.
+            return digit, (scale / factor, row * factor + (factor - 1) / 2, col * factor + (factor - 1) / 2)
+    top, left, bottom, right = _ink_box(gray)
+    scale = DIGIT_SIZE / max(bottom - top, right - left)
     weight = np.zeros_like(gray)
-    box = np.s_[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    box = np.s_[top:bottom, left:right]
     weight[box] = np.clip(gray[box] - INK_THRESHOLD, 0.0, None)
-    mass = weight.sum()
-    if mass > 0:
+    if weight.sum() > 0:
         centre = ndimage.center_of_mass(weight)
     else:
-        centre = ((rows[0] + rows[-1]) / 2, (cols[0] + cols[-1]) / 2)
+        centre = ((top + bottom - 1) / 2, (left + right - 1) / 2)
     if scale < 1:  # anti-aliasing, as skimage.transform.resize does it
         gray = ndimage.gaussian_filter(gray, (1 / scale - 1) / 2, mode="mirror")
     to_input = transform.AffineTransform(
@@ -225,3 +241,18 @@ def frame_like_mnist(gray):
     )
     digit = transform.warp(gray, to_input, output_shape=(MODEL_SIZE, MODEL_SIZE), order=1, mode="reflect")
     return digit, (float(scale), float(centre[0]), float(centre[1]))
+
+
+def _block_mean(image, factor):
+    """Integer-factor reduction by block averaging; a remainder of fewer than ``factor`` rows or columns is dropped."""
+    rows, cols = (image.shape[0] // factor) * factor, (image.shape[1] // factor) * factor
+    return image[:rows, :cols].reshape(rows // factor, factor, cols // factor, factor).mean(axis=(1, 3))
+
+
+def _ink_box(gray):
+    """(top, left, bottom, right) of the ink; the whole image for a blank page."""
+    ink = ndimage.uniform_filter(gray, 3) > INK_LEVEL
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    if rows.size == 0:
+        return 0, 0, gray.shape[0], gray.shape[1]
+    return int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1

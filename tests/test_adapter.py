@@ -106,3 +106,25 @@ def test_blank_page_does_not_fail():
 
 def test_docstring_examples():
     assert doctest.testmod(digit_denoise.adapter).failed == 0
+
+
+def test_fast_reduction_stays_within_half_a_db_of_the_slow_path(digits):
+    from skimage import transform
+
+    from digit_denoise.models.metrics import score
+
+    rng = np.random.default_rng(0)
+    fast, slow = ScanAdapter(), ScanAdapter(fast=False)
+    truths, fast_digits, slow_digits = [], [], []
+    for digit in digits[:40]:
+        ink = transform.resize(digit, (224, 224), order=1)
+        clean = np.full((300, 260), 0.9)
+        clean[40:264, 20:244] -= ink * 0.75
+        noisy = np.clip(clean + rng.normal(0, 0.05, clean.shape), 0, 1)
+        truths.append(slow.before(clean)[0])
+        fast_digits.append(fast.before(noisy)[0])
+        slow_digits.append(slow.before(noisy)[0])
+    truths = np.array(truths)
+    fast_psnr, _ = score(truths, np.array(fast_digits))
+    slow_psnr, _ = score(truths, np.array(slow_digits))
+    assert fast_psnr > slow_psnr - 0.5
