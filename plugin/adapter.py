@@ -16,6 +16,7 @@ from skimage import color, transform
 from skimage.util import img_as_float, img_as_ubyte, img_as_uint
 
 from .errors import ScanError
+from .scans import Scan
 
 MODEL_SIZE = 28
 DIGIT_SIZE = 20
@@ -89,8 +90,10 @@ class ScanAdapter:
 
         Parameters
         ----------
-        image : (M, N) or (M, N, C) ndarray, C in {1, 3, 4}
-            Any dtype that ``img_as_float`` accepts; alpha is composited on white.
+        image : (M, N) or (M, N, C) ndarray, C in {1, 3, 4}; or a Scan
+            Any dtype that ``img_as_float`` accepts; alpha is composited on
+            white. A ``Scan`` from ``read_scan`` may come shrunk on decoding;
+            the frame then records the file's full geometry.
 
         Returns
         -------
@@ -103,6 +106,36 @@ class ScanAdapter:
         ScanError
             For a shape that is not an image, or (framing 'none') not 28x28.
         """
+        scan = image if isinstance(image, Scan) else Scan(np.asarray(image), np.shape(image)[:2])
+        gray, inverted, low, high = self._model_gray(scan.pixels)
+        frame = dict(shape=tuple(scan.shape), dtype=scan.pixels.dtype, inverted=inverted, low=low, high=high)
+        if self.framing == "none":
+            if gray.shape != (MODEL_SIZE, MODEL_SIZE):
+                raise ScanError(f"framing 'none' needs a 28x28 image, got {gray.shape[0]}x{gray.shape[1]}")
+            digit = gray
+        elif self.framing == "resize":
+            digit = transform.resize(gray, (MODEL_SIZE, MODEL_SIZE), anti_aliasing=True)
+        else:
+            digit, placement = frame_like_mnist(gray, fast=self.fast)
+            frame.update(placement=_enlarged(placement, scan.reduced_by))
+        return digit.astype(np.float32), Frame(**frame)
+
+    def reduction(self, coarse, coarse_factor):
+        """The integer factor by which a scan may be shrunk before ``before`` at no loss.
+
+        ``coarse`` is the scan reduced ``coarse_factor`` times. The factor keeps
+        the ink at 40 px or more (twice the 20 px it is framed to), or for
+        framing 'resize' the image at 56 px or more; framing 'none' and
+        ``fast=False`` never shrink.
+        """
+        if not self.fast or self.framing == "none":
+            return 1
+        if self.framing == "resize":
+            return max(1, min(coarse.shape[:2]) * coarse_factor // (2 * MODEL_SIZE))
+        return _mnist_reduction(self._model_gray(coarse)[0], coarse_factor)
+
+    def _model_gray(self, image):
+        """Grayscale, light on dark, normalized: ``(gray, inverted, low, high)``."""
         gray = to_grayscale(image)
         # Intensity statistics from at most ~16k evenly spread pixels: as good, and much cheaper on large scans.
         sample = gray.ravel()[:: max(1, gray.size // STATISTICS_SAMPLE)]
@@ -112,17 +145,7 @@ class ScanAdapter:
         low, high = self._range(sample)
         if high > low:
             gray = np.clip((gray - low) / (high - low), 0.0, 1.0)
-        frame = dict(shape=gray.shape, dtype=np.asarray(image).dtype, inverted=bool(inverted), low=low, high=high)
-        if self.framing == "none":
-            if gray.shape != (MODEL_SIZE, MODEL_SIZE):
-                raise ScanError(f"framing 'none' needs a 28x28 image, got {gray.shape[0]}x{gray.shape[1]}")
-            digit = gray
-        elif self.framing == "resize":
-            digit = transform.resize(gray, (MODEL_SIZE, MODEL_SIZE), anti_aliasing=True)
-        else:
-            digit, placement = frame_like_mnist(gray, fast=self.fast)
-            frame.update(placement=placement)
-        return digit.astype(np.float32), Frame(**frame)
+        return gray, bool(inverted), low, high
 
     def after(self, digit, frame):
         """Model output to the image to write.
@@ -218,13 +241,10 @@ def frame_like_mnist(gray, *, fast=True):
     """
     coarse = min(gray.shape) // 64
     if fast and coarse > 1:
-        # The ink's size, roughly, from a cheap coarse copy, decides how far we may reduce.
-        top, left, bottom, right = _ink_box(_block_mean(gray, coarse))
-        factor = max(bottom - top, right - left) * coarse // (2 * DIGIT_SIZE)
+        factor = _mnist_reduction(_block_mean(gray, coarse), coarse)
         if factor > 1:
-            digit, (scale, row, col) = frame_like_mnist(_block_mean(gray, factor), fast=False)
-            # Pixel i of the reduced image covers input pixels i*factor .. i*factor + factor - 1.
-            return digit, (scale / factor, row * factor + (factor - 1) / 2, col * factor + (factor - 1) / 2)
+            digit, placement = frame_like_mnist(_block_mean(gray, factor), fast=False)
+            return digit, _enlarged(placement, factor)
     top, left, bottom, right = _ink_box(gray)
     scale = DIGIT_SIZE / max(bottom - top, right - left)
     weight = np.zeros_like(gray)
@@ -241,6 +261,21 @@ def frame_like_mnist(gray, *, fast=True):
     )
     digit = transform.warp(gray, to_input, output_shape=(MODEL_SIZE, MODEL_SIZE), order=1, mode="reflect")
     return digit, (float(scale), float(centre[0]), float(centre[1]))
+
+
+def _mnist_reduction(coarse_gray, coarse_factor):
+    """How far a digit may be reduced: its ink, seen on a copy ``coarse_factor`` times smaller, stays at 40 px or more."""
+    top, left, bottom, right = _ink_box(coarse_gray)
+    return max(1, max(bottom - top, right - left) * coarse_factor // (2 * DIGIT_SIZE))
+
+
+def _enlarged(placement, factor):
+    """A placement found on an image reduced ``factor`` times, in the full image's coordinates.
+
+    Pixel i of the reduced image covers full pixels i*factor .. i*factor + factor - 1.
+    """
+    scale, row, col = placement
+    return scale / factor, row * factor + (factor - 1) / 2, col * factor + (factor - 1) / 2
 
 
 def _block_mean(image, factor):

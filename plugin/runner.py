@@ -30,10 +30,11 @@ from .scans import is_image_name, read_scan, write_image
 class RunSummary:
     """What a run did; ``to_dict()`` is the JSON report.
 
-    ``processed``, ``skipped`` and ``failed`` count files. ``skipped_files``
-    lists each skipped file with its reason (not an image, up to date, a
-    symlink leading out of the input folder); ``failures`` lists each failed
-    file with its reason. ``planned`` lists what a dry run would process.
+    ``processed``, ``skipped`` and ``failed`` count files; ``up_to_date``
+    counts the skipped files that the manifest showed were done already.
+    ``skipped_files`` lists every other skipped file with its reason (not an
+    image, a symlink leading out of the input folder); ``failures`` lists each
+    failed file with its reason. ``planned`` lists what a dry run would process.
     """
 
     input_dir: str
@@ -159,7 +160,7 @@ def _prepare_output(output_dir):
 def _run(input_dir, output_dir, settings, denoiser, manifest, summary, dry_run, stop, on_progress):
     adapter = ScanAdapter.from_settings(settings)
     key = run_key(summary.model_sha256, summary.settings)
-    claimed = {}
+    claimed = {}  # output name -> its source, for the folder being walked
     output_root = output_dir.resolve()
 
     def plan(source):
@@ -169,6 +170,9 @@ def _run(input_dir, output_dir, settings, denoiser, manifest, summary, dry_run, 
         if not target.resolve().is_relative_to(output_root):
             summary._skip(source, "its output would lie outside the output folder")
             return None
+        # Names can only collide within one folder, and folders come one after another: memory stays flat.
+        if claimed and next(iter(claimed.values())).parent != source.parent:
+            claimed.clear()
         if claimed.setdefault(relative, source) != source:
             summary._fail(source, f"its output {relative} is also that of {claimed[relative]}; use format 'same'")
             return None
@@ -178,14 +182,15 @@ def _run(input_dir, output_dir, settings, denoiser, manifest, summary, dry_run, 
             summary._fail(source, f"cannot stat ({error.strerror})")
             return None
         if not settings.overwrite and manifest and target.exists() and manifest.is_current(relative, stat, key):
-            summary._skip(source, "up to date")
+            summary.skipped += 1  # counted, not listed: a re-run over 100,000 files must stay small
             summary.up_to_date += 1
             return None
         return _Job(source, target, relative, stat)
 
     def prepare(job):
         try:
-            job.digit, job.frame = adapter.before(read_scan(job.source, max_pixels=settings.max_pixels))
+            scan = read_scan(job.source, max_pixels=settings.max_pixels, reduction=adapter.reduction)
+            job.digit, job.frame = adapter.before(scan)
         except DigitDenoiseError as error:
             job.error = str(error)
         return job

@@ -1,5 +1,6 @@
 """Reading scans from disk and writing results back, atomically (Pillow)."""
 
+import dataclasses
 import warnings
 from pathlib import Path
 
@@ -16,19 +17,40 @@ PILLOW_FORMATS = {
 IMAGE_SUFFIXES = frozenset(PILLOW_FORMATS)
 
 
+@dataclasses.dataclass(frozen=True)
+class Scan:
+    """A decoded scan. ``pixels`` is the image, shrunk ``reduced_by`` times on decoding
+    by block averaging when that loses nothing the model can see; ``shape`` is the
+    (rows, columns) of the file's full image, which outputs at original size keep."""
+
+    pixels: np.ndarray
+    shape: tuple
+    reduced_by: int = 1
+
+
 def is_image_name(path):
     """Whether ``path`` has the suffix of a supported image format."""
     return Path(path).suffix.lower() in IMAGE_SUFFIXES
 
 
-def read_scan(path, *, max_pixels=50_000_000):
-    """Decode an image file into an ndarray, refusing oversized images before decoding.
+def read_scan(path, *, max_pixels=50_000_000, reduction=None):
+    """Decode an image file, refusing oversized images before decoding.
+
+    Parameters
+    ----------
+    path : str or Path
+    max_pixels : int
+    reduction : callable, optional
+        ``reduction(coarse_pixels, coarse_factor) -> factor``: given a cheap
+        copy of the image reduced ``coarse_factor`` times, the integer factor
+        by which the image may be shrunk (``ScanAdapter.reduction``). The
+        shrinking is Pillow's box reduction, done in C, for 8-bit images.
 
     Returns
     -------
-    ndarray
-        (M, N) or (M, N, C) with C in {2, 3, 4} channels (gray+alpha comes back
-        as RGBA); uint8, uint16 or float32 as stored.
+    Scan
+        Its ``pixels`` are (M, N) or (M, N, C) with C in {3, 4} channels
+        (gray+alpha comes back as RGBA); uint8, uint16 or float32 as stored.
 
     Raises
     ------
@@ -49,7 +71,13 @@ def read_scan(path, *, max_pixels=50_000_000):
                         f"{path}: {width}x{height} is over the limit of {max_pixels} pixels; "
                         "raise max_pixels if the file is trusted"
                     )
-                return _to_array(image)
+                shape, factor = (height, width), 1
+                coarse_factor = min(width, height) // 64
+                if reduction is not None and image.mode in ("L", "RGB", "RGBA") and coarse_factor > 1:
+                    factor = reduction(np.asarray(image.reduce(coarse_factor)), coarse_factor)
+                    if factor > 1:
+                        image = image.reduce(factor)
+                return Scan(_to_array(image), shape, factor)
     except ScanError:
         raise
     except PermissionError as error:
