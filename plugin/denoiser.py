@@ -6,9 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from digit_denoise.models import DEFAULT_MODEL, shipped_file, shipped_models
-
 from .errors import ModelError
+from .registry import DEFAULT_MODEL, available_models
 
 IDENTITY = "none"
 
@@ -53,7 +52,8 @@ class Denoiser:
             return np.clip(batch, 0.0, 1.0)
         if self._forward is None:
             self._forward = _compile(self.model)
-        return np.clip(np.asarray(self._forward(batch)).reshape(batch.shape), 0.0, 1.0)
+        model_input = batch.reshape((-1, *self.model.input_shape[1:]))  # (N, 28, 28) or (N, 28, 28, 1)
+        return np.clip(np.asarray(self._forward(model_input)).reshape(batch.shape), 0.0, 1.0)
 
     def __repr__(self):
         return f"Denoiser({self.name!r})"
@@ -76,9 +76,10 @@ def load_denoiser(name_or_path=None):
     ----------
     name_or_path : str or Path, optional
         ``None`` or ``'default'`` for the default model; a name that
-        ``digit-denoise models`` lists; ``'none'`` for the identity (adapter
-        only); or the path of a ``.keras`` file, whose card is read from the
-        ``.json`` beside it when there is one.
+        ``digit-denoise models`` lists (shipped, or from a plugin package);
+        ``'none'`` for the identity (adapter only); or the path of a
+        ``.keras`` file, whose card is read from the ``.json`` beside it when
+        there is one.
 
     Returns
     -------
@@ -99,12 +100,20 @@ def load_denoiser(name_or_path=None):
         path = Path(name)
         if not path.is_file():
             raise ModelError(f"{path}: no such model file")
-    else:
-        shipped = shipped_models()
-        if name not in shipped:
-            raise ModelError(f"unknown model {name!r}; shipped models: {', '.join(shipped)}, or give a .keras path")
-        path = shipped_file(name)
-    return _load_file(path.resolve(), path.stat().st_mtime_ns)
+        return _load_file(path.resolve(), path.stat().st_mtime_ns)
+    models, _ = available_models()
+    if name not in models:
+        raise ModelError(f"unknown model {name!r}; known models: {', '.join(models)}, or give a .keras path")
+    entry = models[name]
+    if entry.path is not None:
+        denoiser = _load_file(entry.path.resolve(), entry.path.stat().st_mtime_ns)
+        return denoiser if entry.origin == "built-in" else Denoiser(name, denoiser.model, entry.card, entry.path)
+    try:
+        model = entry.loader()
+    except Exception as error:
+        raise ModelError(f"model {name!r} ({entry.origin}): its loader failed ({error})") from error
+    _check_input_shape(model, f"model {name!r} ({entry.origin})")
+    return Denoiser(name, model, entry.card)
 
 
 @functools.lru_cache(maxsize=8)
@@ -123,10 +132,14 @@ def _load_keras(path):
         model = keras.saving.load_model(path, safe_mode=True)
     except Exception as error:  # keras raises many types for a bad file
         raise ModelError(f"{path}: cannot load as a Keras model with safe_mode ({error})") from error
-    shape = tuple(model.input_shape[1:]) if not isinstance(model.input_shape, list) else None
-    if shape not in ((28, 28), (28, 28, 1)):
-        raise ModelError(f"{path}: the model takes input of shape {model.input_shape}; digit-denoise needs (N, 28, 28[, 1])")
+    _check_input_shape(model, path)
     return model
+
+
+def _check_input_shape(model, where):
+    shape = getattr(model, "input_shape", None)
+    if isinstance(shape, list) or shape is None or tuple(shape[1:]) not in ((28, 28), (28, 28, 1)):
+        raise ModelError(f"{where}: the model takes input of shape {shape}; digit-denoise needs (N, 28, 28[, 1])")
 
 
 def denoise(image, *, model=None, polarity="auto", framing="mnist", normalize="percentile", size="model"):
