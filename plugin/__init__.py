@@ -22,6 +22,7 @@ _EXPORTS = {
     "Settings": "config",
     "make_settings": "config",
     "train_model": "training",
+    "DenoiseTransformer": "sklearn",  # needs the sklearn extra; imported on first use
     "evaluate": "evaluation",
     "DigitDenoiseError": "errors",
     "ScanError": "errors",

@@ -38,7 +38,8 @@ def read_scan(path, *, max_pixels=50_000_000, reduction=None):
 
     Parameters
     ----------
-    path : str or Path
+    path : str, Path or binary file object
+        A file object (say, ``io.BytesIO``) should carry a ``name`` for messages.
     max_pixels : int
     reduction : callable, optional
         ``reduction(coarse_pixels, coarse_factor) -> factor``: given a cheap
@@ -60,7 +61,8 @@ def read_scan(path, *, max_pixels=50_000_000, reduction=None):
     """
     from PIL import Image
 
-    path = Path(path)
+    path = Path(path) if isinstance(path, str) else path
+    name = path if isinstance(path, Path) else getattr(path, "name", "<stream>")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -68,7 +70,7 @@ def read_scan(path, *, max_pixels=50_000_000, reduction=None):
                 width, height = image.size
                 if width * height > max_pixels:
                     raise ScanError(
-                        f"{path}: {width}x{height} is over the limit of {max_pixels} pixels; "
+                        f"{name}: {width}x{height} is over the limit of {max_pixels} pixels; "
                         "raise max_pixels if the file is trusted"
                     )
                 shape, factor = (height, width), 1
@@ -81,13 +83,13 @@ def read_scan(path, *, max_pixels=50_000_000, reduction=None):
     except ScanError:
         raise
     except PermissionError as error:
-        raise ScanError(f"{path}: permission denied; make it readable") from error
+        raise ScanError(f"{name}: permission denied; make it readable") from error
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-        raise ScanError(f"{path}: the image is over the limit of {max_pixels} pixels ({error})") from error
+        raise ScanError(f"{name}: the image is over the limit of {max_pixels} pixels ({error})") from error
     except Image.UnidentifiedImageError as error:
-        raise ScanError(f"{path}: not a readable image ({error})") from error
+        raise ScanError(f"{name}: not a readable image ({error})") from error
     except (OSError, ValueError, SyntaxError) as error:
-        raise ScanError(f"{path}: corrupt or truncated image ({error})") from error
+        raise ScanError(f"{name}: corrupt or truncated image ({error})") from error
 
 
 def _to_array(image):
@@ -113,13 +115,24 @@ def write_image(path, image):
 
     The file is written beside its destination under a hidden temporary name
     and moved into place with ``os.replace``, so a reader never sees a partial
-    file. ``uint16`` is kept where the format allows (PNG, TIFF, PGM), float
-    is kept in TIFF and stored as 16 bits in PNG; other formats get 8 bits.
+    file. See ``encode_image`` for the bit depths.
     """
+    path = Path(path)
+    encoded = encode_image(image, path.suffix)
+    replace_atomically(path, lambda tmp: tmp.write_bytes(encoded))
+
+
+def encode_image(image, suffix):
+    """The bytes of a 2-D image in the format of ``suffix`` ('.png', '.jpg', ...).
+
+    ``uint16`` is kept where the format allows (PNG, TIFF, PGM), float is kept
+    in TIFF and stored as 16 bits in PNG; other formats get 8 bits.
+    """
+    import io
+
     from PIL import Image
 
-    path = Path(path)
-    pillow_format = PILLOW_FORMATS[path.suffix.lower()]
+    pillow_format = PILLOW_FORMATS[suffix.lower()]
     if image.dtype.kind == "f" and pillow_format == "TIFF":
         encoded = Image.fromarray(image.astype(np.float32), mode="F")
     elif image.dtype != np.uint8 and pillow_format in ("PNG", "TIFF"):
@@ -131,4 +144,6 @@ def write_image(path, image):
             warnings.simplefilter("ignore")
             encoded = Image.fromarray(img_as_ubyte(image))
     options = {"quality": 95} if pillow_format == "JPEG" else {}
-    replace_atomically(path, lambda tmp: encoded.save(tmp, format=pillow_format, **options))
+    buffer = io.BytesIO()
+    encoded.save(buffer, format=pillow_format, **options)
+    return buffer.getvalue()

@@ -1,0 +1,42 @@
+"""The Ray Data path gives the same files as `digit-denoise run` (skipped without the ray extra)."""
+
+import numpy as np
+import pytest
+from helpers import make_scan
+from PIL import Image
+
+ray = pytest.importorskip("ray")
+pytest.importorskip("ray.data")
+
+from digit_denoise import denoise_folder  # noqa: E402
+from digit_denoise.ray import denoise_with_ray  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    yield
+    ray.shutdown()
+
+
+def test_ray_outputs_are_identical_to_the_cli_runner(tmp_path, digits, local_ray):
+    root = tmp_path / "scans"
+    rng = np.random.default_rng(5)
+    for index in range(100):
+        folder = root / ("a" if index % 2 else "b/c")
+        folder.mkdir(parents=True, exist_ok=True)
+        scan = make_scan(digits[index], size=(120, 110), offset=(20, 30), noise=0.05, rng=rng)
+        Image.fromarray((scan * 255).round().astype(np.uint8)).save(folder / f"{index:03d}.png")
+    (root / "notes.txt").write_text("skipped")
+    (root / "bad.png").write_bytes(b"")
+
+    summary = denoise_with_ray(root, tmp_path / "ray-out", concurrency=1, batch_size=32)
+    assert summary["processed"] == 100 and summary["failed"] == 1
+    assert summary["failures"][0]["path"].endswith("bad.png")
+    denoise_folder(root, tmp_path / "cli-out")
+
+    ray_files = sorted(p.relative_to(tmp_path / "ray-out") for p in (tmp_path / "ray-out").rglob("*.png"))
+    cli_files = sorted(p.relative_to(tmp_path / "cli-out") for p in (tmp_path / "cli-out").rglob("*.png"))
+    assert ray_files == cli_files and len(ray_files) == 100
+    for name in ray_files:
+        assert (tmp_path / "ray-out" / name).read_bytes() == (tmp_path / "cli-out" / name).read_bytes(), name
