@@ -27,6 +27,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from digit_denoise.runner import default_workers
+
 ROOT = Path(__file__).resolve().parent.parent
 CLI = [sys.executable, "-c", "from digit_denoise.cli import main; main()"]
 MEASURE_RSS = (
@@ -121,7 +123,7 @@ def main():
     parser.add_argument("--naive", type=int, default=300, help="scans for the (slow) naive loop")
     parser.add_argument("--big", type=int, default=0, help="also measure peak RSS of run on this many scans")
     args = parser.parse_args()
-    workers = min(4, os.cpu_count() or 1)
+    workers = default_workers()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         files = make_scans(tmp / "scans", args.n)

@@ -11,6 +11,7 @@ import dataclasses
 import datetime
 import hashlib
 import itertools
+import json
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -41,6 +42,7 @@ class RunSummary:
     output_dir: str
     model: str
     model_sha256: str
+    card_sha256: str
     settings: dict
     processed: int = 0
     skipped: int = 0
@@ -129,7 +131,8 @@ def denoise_folder(input_dir, output_dir, *, config=None, denoiser=None, dry_run
     try:
         denoiser = denoiser or load_denoiser(settings.model)
         summary = RunSummary(
-            str(input_dir), str(output_dir), denoiser.name, model_digest(denoiser), settings.to_dict(),
+            str(input_dir), str(output_dir), denoiser.name, model_digest(denoiser), card_digest(denoiser),
+            settings.to_dict(),
             started=datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
         )
         manifest_path = output_dir / ".digit-denoise-manifest.sqlite"
@@ -209,7 +212,7 @@ def _run(input_dir, output_dir, settings, denoiser, manifest, summary, dry_run, 
     if dry_run:
         summary.planned = [str(job.source) for job in jobs]
         return
-    with ThreadPoolExecutor(max_workers=settings.workers or min(4, os.cpu_count() or 1)) as pool:
+    with ThreadPoolExecutor(max_workers=settings.workers or default_workers()) as pool:
         batches = _chunks(jobs, settings.batch_size)
         in_flight = [pool.submit(prepare, job) for job in next(batches, [])]
         while in_flight:
@@ -240,8 +243,14 @@ def _run(input_dir, output_dir, settings, denoiser, manifest, summary, dry_run, 
             future.cancel()
 
 
+def default_workers():
+    """Decode/encode threads: the cores this process may use, at most 4 (the model needs its share)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(4, cores))
+
+
 def model_digest(denoiser):
-    """sha256 of the model's weights file, or of its card when it has no file (the identity)."""
+    """sha256 of the model's weights file, or of its card when it has no file (the identity, a plugin's loader)."""
     path = getattr(denoiser, "path", None)
     digest = hashlib.sha256()
     if path is not None:
@@ -249,8 +258,13 @@ def model_digest(denoiser):
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)
     else:
-        digest.update(repr(sorted(denoiser.card.items())).encode())
+        digest.update(card_digest(denoiser).encode())
     return digest.hexdigest()
+
+
+def card_digest(denoiser):
+    """sha256 of the model card, as canonical JSON."""
+    return hashlib.sha256(json.dumps(denoiser.card, sort_keys=True).encode()).hexdigest()
 
 
 def _chunks(iterable, size):

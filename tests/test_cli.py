@@ -44,6 +44,8 @@ def test_run_mirrors_the_tree_and_skips_non_images(tmp_path, scan_tree):
     summary = json.loads(report.read_text())
     assert (summary["processed"], summary["skipped"], summary["failed"]) == (6, 1, 0)
     assert summary["model"] == "digit-unet" and summary["images_per_second"] > 0
+    assert len(summary["model_sha256"]) == len(summary["card_sha256"]) == 64
+    assert summary["settings"]["framing"] == "mnist" and summary["seconds"] > 0
     assert "6 processed, 1 skipped (0 up to date), 0 failed" in result.output
 
 
@@ -130,14 +132,16 @@ def test_importing_the_cli_does_not_import_tensorflow():
 
 def test_evaluate_writes_the_documented_schema(tmp_path, mnist_npz):
     path = tmp_path / "results.json"
+    plot = tmp_path / "psnr.png"
     result = runner.invoke(app, ["evaluate", "--data", str(mnist_npz), "--limit", "50", "--json", str(path),
-                                 "--levels", "0.2", "--baselines"])
+                                 "--levels", "0.1,0.2", "--baselines", "--plot", str(plot)])
     assert result.exit_code == 0, result.output
+    assert Image.open(plot).size[0] > 100
     rows = json.loads(path.read_text())["results"]
     for row in rows:
         assert set(row) == {"method", "noise", "level", "psnr", "ssim", "images", "seconds"}
         assert math.isfinite(row["psnr"]) and math.isfinite(row["ssim"]) and row["images"] == 50
-    psnr = {row["method"]: row["psnr"] for row in rows}
+    psnr = {row["method"]: row["psnr"] for row in rows if row["level"] == 0.2}
     assert {"noisy", "digit-unet", "tv-chambolle", "bilateral", "nl-means", "wavelet"} <= set(psnr)
     assert psnr["digit-unet"] > psnr["noisy"]
 
