@@ -16,7 +16,7 @@ def train(
     data: Annotated[Optional[Path], typer.Option(exists=True, dir_okay=False, help="mnist.npz; without it Keras downloads MNIST.")] = None,
     epochs: Annotated[Optional[int], typer.Option(min=1, help="At most this many epochs (early stopping may end sooner).")] = None,
     seed: Annotated[int, typer.Option(help="Seed for initialisation, noise and shuffling.")] = 0,
-    out: Annotated[Optional[Path], typer.Option(file_okay=False, help="Folder for the model, card and golden pair [default: the package's weights].")] = None,
+    out: Annotated[Optional[Path], typer.Option(file_okay=False, help="Folder for the model, card and golden pair [default: ./trained-models].")] = None,
     limit: Annotated[Optional[int], typer.Option(min=10, help="Train and test on the first N images only (quick trials).")] = None,
 ):
     """Train a shipped recipe; the last 5,000 training images validate, with early stopping."""

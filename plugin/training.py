@@ -11,11 +11,13 @@ from pathlib import Path
 
 import numpy as np
 
-from digit_denoise.models import WEIGHTS_DIR, training
+from digit_denoise.models import training
 from digit_denoise.models.data import load_mnist
 
 from .errors import ConfigError, DataError
 from .files import replace_atomically
+
+DEFAULT_OUT_DIR = Path("trained-models")
 
 
 def load_data(data=None, *, limit=None):
@@ -45,7 +47,8 @@ def train_model(name, *, data=None, epochs=None, seed=0, out_dir=None, limit=Non
         own number by default.
     seed : int
     out_dir : str or Path, optional
-        Where the four files go; the package's shipped weights folder by default.
+        Where the four files go; ``trained-models`` in the current folder by
+        default (never the shipped weights: replacing those is a deliberate copy).
     limit : int, optional
         Use only the first ``limit`` training and test images (quick trials, tests).
     callbacks : sequence of keras.callbacks.Callback
@@ -64,7 +67,7 @@ def train_model(name, *, data=None, epochs=None, seed=0, out_dir=None, limit=Non
     card = training.make_card(
         model, name=name, x_test=x_test, data_sha256=checksum, history=history, seed=seed, seconds=time.time() - started
     )
-    write_model(model, card, out_dir or WEIGHTS_DIR, x_test=x_test, seed=seed)
+    write_model(model, card, out_dir or DEFAULT_OUT_DIR, x_test=x_test, seed=seed)
     return card
 
 
