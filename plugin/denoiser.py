@@ -125,9 +125,27 @@ def _load_file(path, mtime_ns):
     return Denoiser(card.get("name", path.stem), model, card, path)
 
 
+@functools.cache
+def _configure_tensorflow():
+    """One inter-op thread: these models are a chain of ops with nothing to run side by side, and
+    the spare threads would only compete with the runner's decoding threads for the cores.
+    Intra-op threads stay at TensorFlow's default (one per core). Settings a caller made before
+    TensorFlow started are kept."""
+    import keras
+
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        try:
+            tf.config.threading.set_inter_op_parallelism_threads(1)
+        except RuntimeError:  # TensorFlow is already running
+            pass
+
+
 def _load_keras(path):
     import keras
 
+    _configure_tensorflow()
     try:
         model = keras.saving.load_model(path, safe_mode=True)
     except Exception as error:  # keras raises many types for a bad file
