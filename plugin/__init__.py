@@ -29,6 +29,7 @@ _EXPORTS = {
     "ConfigError": "errors",
     "ModelError": "errors",
     "DataError": "errors",
+    "RunLockedError": "manifest",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -23,7 +23,7 @@ from .adapter import ScanAdapter
 from .config import make_settings
 from .denoiser import load_denoiser
 from .errors import ConfigError, DigitDenoiseError, ScanError
-from .manifest import Manifest, lock_output, remove_stale_temporaries, run_key
+from .manifest import MANIFEST_NAME, Manifest, lock_output, remove_stale_temporaries, run_key
 from .scans import is_image_name, read_scan, write_image
 
 
@@ -135,8 +135,7 @@ def denoise_folder(input_dir, output_dir, *, config=None, denoiser=None, dry_run
             settings.to_dict(),
             started=datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
         )
-        manifest_path = output_dir / ".digit-denoise-manifest.sqlite"
-        manifest = Manifest(output_dir) if not dry_run or manifest_path.exists() else None
+        manifest = Manifest(output_dir) if not dry_run or (output_dir / MANIFEST_NAME).exists() else None
         started = time.perf_counter()
         try:
             _run(input_dir, output_dir, settings, denoiser, manifest, summary, dry_run, stop, on_progress)
