@@ -15,7 +15,6 @@ Each figure is the median of --repeats runs. Also prints peak RSS of (b) at N
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys

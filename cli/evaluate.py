@@ -32,7 +32,7 @@ def evaluate(
         try:
             level_values = [float(level) for level in levels.split(",")]
         except ValueError:
-            raise typer.BadParameter(f"expected numbers separated by commas, got {levels!r}", param_hint="--levels")
+            raise typer.BadParameter(f"expected numbers separated by commas, got {levels!r}", param_hint="--levels") from None
         results = run_evaluation(
             data, models=[name.strip() for name in models.split(",")], baselines=baselines, noise_kind=noise,
             levels=level_values, limit=limit, seed=seed,

@@ -6,7 +6,6 @@ speckle noise, and JPEG artefacts for the JPEG files. Run from the repository
 root: ``python examples/make_scans.py``. The output is fixed by the seed.
 """
 
-import io
 from pathlib import Path
 
 import numpy as np

@@ -128,25 +128,26 @@ def evaluate(data=None, *, models=("default",), baselines=False, noise_kind="gau
     baseline_names = available_baselines(noise_kind) if baselines else []
     results = []
 
-    def record(method, level, clean, restore):
+    def record(method, level, restore, *args):
+        """Time ``restore(*args)`` over the test images and score it."""
         started = time.perf_counter()
-        restored = restore()
+        restored = restore(*args)
         seconds = time.perf_counter() - started
-        psnr, ssim = score(clean, restored)
+        psnr, ssim = score(x_test, restored)
         results.append({"method": method, "noise": noise_kind, "level": float(level), "psnr": round(psnr, 3),
-                        "ssim": round(ssim, 4), "images": len(clean), "seconds": round(seconds, 3)})
+                        "ssim": round(ssim, 4), "images": len(x_test), "seconds": round(seconds, 3)})
 
     for level in levels:
-        rng = np.random.default_rng([seed, round(level * 1000)])
-        noisy = noise.add_noise(x_test, noise_kind, level, rng)
-        record("noisy", level, x_test, lambda: noisy)
+        noisy = noise.add_noise(x_test, noise_kind, level, np.random.default_rng([seed, round(level * 1000)]))
+        record("noisy", level, np.asarray, noisy)
         for denoiser in denoisers:
-            record(denoiser.name, level, x_test, lambda: _batched(denoiser, noisy))
-        tuning_noisy = noise.add_noise(tuning_clean, noise_kind, level, np.random.default_rng([seed + 1, round(level * 1000)]))
+            record(denoiser.name, level, _batched, denoiser, noisy)
+        tuning_rng = np.random.default_rng([seed + 1, round(level * 1000)])
+        tuning_noisy = noise.add_noise(tuning_clean, noise_kind, level, tuning_rng)
         sigma = level if noise_kind == "gaussian" else float(np.std(tuning_noisy - tuning_clean))
         for name in baseline_names:
             parameter = _tune(name, tuning_clean, tuning_noisy, sigma)
-            record(name, level, x_test, lambda: _apply(BASELINES[name][0], noisy, parameter, sigma))
+            record(name, level, _apply, BASELINES[name][0], noisy, parameter, sigma)
     return results
 
 

@@ -23,7 +23,7 @@ def contact_sheet(input_dir, *, n=32, config=None, scale=4, **settings):
     adapter = ScanAdapter.from_settings(settings)
     denoiser = load_denoiser(settings.model)
     tiles = []
-    for path in itertools.islice(discover(input_dir, input_dir / ".none", recursive=settings.recursive), n * 2):
+    for path in itertools.islice(discover(input_dir, recursive=settings.recursive), n * 2):
         try:
             image = read_scan(path, max_pixels=settings.max_pixels).pixels
             digit, _ = adapter.before(image)

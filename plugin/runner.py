@@ -22,7 +22,7 @@ import numpy as np
 from .adapter import ScanAdapter
 from .config import make_settings
 from .denoiser import load_denoiser
-from .errors import ConfigError, DigitDenoiseError, ScanError
+from .errors import ConfigError, DigitDenoiseError
 from .manifest import MANIFEST_NAME, Manifest, lock_output, remove_stale_temporaries, run_key
 from .scans import is_image_name, read_scan, write_image
 
@@ -272,7 +272,7 @@ def _chunks(iterable, size):
         yield chunk
 
 
-def discover(input_dir, output_dir, *, recursive=True, follow_symlinks=False, on_skip=None):
+def discover(input_dir, output_dir=None, *, recursive=True, follow_symlinks=False, on_skip=None):
     """Yield image files under ``input_dir`` in sorted order, lazily.
 
     The output folder is left out when it lies inside the input folder, as are
@@ -281,7 +281,7 @@ def discover(input_dir, output_dir, *, recursive=True, follow_symlinks=False, on
     reported through ``on_skip(path, reason)`` and not yielded.
     """
     root = Path(input_dir).resolve()
-    output_dir = Path(output_dir).resolve()
+    output_dir = Path(output_dir).resolve() if output_dir is not None else None
     for folder, subfolders, names in os.walk(input_dir, followlinks=follow_symlinks):
         subfolders[:] = sorted(
             name for name in subfolders

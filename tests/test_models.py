@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from digit_denoise import load_denoiser
 from digit_denoise.cli import app
-from digit_denoise.models import DEFAULT_MODEL, architectures, shipped_file, shipped_models
+from digit_denoise.models import DEFAULT_MODEL, shipped_file, shipped_models
 from digit_denoise.models.training import RECIPES, build_model
 
 SHIPPED = list(shipped_models())
