@@ -152,3 +152,18 @@ def test_preview_writes_a_contact_sheet(tmp_path, scan_tree):
     assert result.exit_code == 0, result.output
     width, height = Image.open(out).size
     assert height > width  # four rows of three tiles
+
+
+def test_outputs_keep_the_input_bit_depth(tmp_path, digits):
+    root = tmp_path / "scans"
+    root.mkdir()
+    scan = make_scan(digits[0], noise=0.03)
+    Image.fromarray((scan * 65535).round().astype(np.uint16)).save(root / "deep.png")
+    Image.fromarray((scan * 65535).round().astype(np.uint16)).save(root / "deep.tif")
+    Image.fromarray((scan * 255).round().astype(np.uint8)).save(root / "plain.pgm")
+    result = runner.invoke(app, ["run", str(root), str(tmp_path / "out"), "--format", "same", "--size", "original"])
+    assert result.exit_code == 0, result.output
+    for name, dtype in (("deep.png", np.uint16), ("deep.tif", np.uint16), ("plain.pgm", np.uint8)):
+        out = np.asarray(Image.open(tmp_path / "out" / name))
+        assert out.dtype == dtype and out.shape == scan.shape, name
+        assert np.median(out) > 0.7 * np.iinfo(dtype).max  # light paper, as in the input
