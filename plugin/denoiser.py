@@ -96,7 +96,7 @@ def load_denoiser(name_or_path=None):
         return Denoiser(IDENTITY, None, {"name": IDENTITY, "description": "Identity: the adapter alone."})
     if name == "default":
         name = DEFAULT_MODEL
-    if name.endswith(".keras") or Path(name).exists():
+    if name.endswith(".keras"):
         path = Path(name)
         if not path.is_file():
             raise ModelError(f"{path}: no such model file")
@@ -121,7 +121,10 @@ def _load_file(path, mtime_ns):
     """Load once per file version: ``denoise()`` in a loop must not reload the model each call."""
     model = _load_keras(path)
     card_path = path.with_suffix(".json")
-    card = json.loads(card_path.read_text(encoding="utf-8")) if card_path.exists() else {"name": path.stem}
+    try:
+        card = json.loads(card_path.read_text(encoding="utf-8")) if card_path.exists() else {"name": path.stem}
+    except (OSError, ValueError) as error:
+        raise ModelError(f"{card_path}: the model card beside the model cannot be read as JSON ({error})") from error
     return Denoiser(card.get("name", path.stem), model, card, path)
 
 

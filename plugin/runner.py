@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from digit_denoise.models.data import sha256_of
+
 from .adapter import ScanAdapter
 from .config import make_settings
 from .denoiser import load_denoiser
@@ -195,6 +197,8 @@ def _run(input_dir, output_dir, settings, denoiser, manifest, summary, dry_run, 
             job.digit, job.frame = adapter.before(scan)
         except DigitDenoiseError as error:
             job.error = str(error)
+        except Exception as error:  # an odd file must not stop the run, whatever its decoder raises
+            job.error = f"{job.source}: cannot decode ({type(error).__name__}: {error})"
         return job
 
     def finish(job, result):
@@ -250,15 +254,9 @@ def default_workers():
 
 def model_digest(denoiser):
     """sha256 of the model's weights file, or of its card when it has no file (the identity, a plugin's loader)."""
-    path = getattr(denoiser, "path", None)
-    digest = hashlib.sha256()
-    if path is not None:
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-    else:
-        digest.update(card_digest(denoiser).encode())
-    return digest.hexdigest()
+    if denoiser.path is not None:
+        return sha256_of(denoiser.path)
+    return hashlib.sha256(card_digest(denoiser).encode()).hexdigest()
 
 
 def card_digest(denoiser):
