@@ -40,9 +40,9 @@ def main():
     noisy_train = add_gaussian_noise(x_train[: args.train] / np.float32(255), args.sigma, rng).reshape(args.train, -1)
     noisy_test = add_gaussian_noise(x_test[: args.test] / np.float32(255), args.sigma, rng).reshape(args.test, -1)
     y_train, y_test = y_train[: args.train], y_test[: args.test]
-    classifier = LogisticRegression(max_iter=300)
-    plain = Pipeline([("clf", classifier)]).fit(noisy_train, y_train)
-    denoised = Pipeline([("denoise", DenoiseTransformer()), ("clf", classifier)]).fit(noisy_train, y_train)
+    plain = Pipeline([("clf", LogisticRegression(max_iter=300))]).fit(noisy_train, y_train)
+    denoised = Pipeline([("denoise", DenoiseTransformer()), ("clf", LogisticRegression(max_iter=300))])
+    denoised.fit(noisy_train, y_train)
     print(f"Gaussian noise sigma {args.sigma}, {args.train} training and {args.test} test digits")
     print(f"accuracy without the denoiser: {plain.score(noisy_test, y_test):.4f}")
     print(f"accuracy with the denoiser:    {denoised.score(noisy_test, y_test):.4f}")
