@@ -28,6 +28,10 @@ def load_data(data=None, *, limit=None):
         x_train, x_test, checksum = load_mnist(data)
     except ValueError as error:
         raise DataError(str(error)) from error
+    except Exception as error:  # keras's downloader: no network, a proxy, a broken cache file
+        if data is not None:
+            raise
+        raise DataError(f"could not get MNIST through keras.datasets ({error}); give --data PATH/mnist.npz") from error
     if limit:
         x_train, x_test = x_train[:limit], x_test[:limit]
     return x_train, x_test, checksum
