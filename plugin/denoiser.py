@@ -10,6 +10,7 @@ from .errors import ModelError
 from .registry import DEFAULT_MODEL, available_models
 
 IDENTITY = "none"
+CHUNK = 1024  # images per model call: large enough to be fast, small enough to keep memory flat
 
 
 class Denoiser:
@@ -35,7 +36,7 @@ class Denoiser:
         self._forward = None
 
     def denoise(self, batch):
-        """Denoise a batch.
+        """Denoise a batch of any length (run through the model 1,024 images at a time).
 
         Parameters
         ----------
@@ -52,8 +53,9 @@ class Denoiser:
             return np.clip(batch, 0.0, 1.0)
         if self._forward is None:
             self._forward = _compile(self.model)
-        model_input = batch.reshape((-1, *self.model.input_shape[1:]))  # (N, 28, 28) or (N, 28, 28, 1)
-        return np.clip(np.asarray(self._forward(model_input)).reshape(batch.shape), 0.0, 1.0)
+        shape = (-1, *self.model.input_shape[1:])  # (N, 28, 28) or (N, 28, 28, 1)
+        out = [np.asarray(self._forward(batch[i : i + CHUNK].reshape(shape))) for i in range(0, len(batch), CHUNK)]
+        return np.clip(np.concatenate(out).reshape(batch.shape), 0.0, 1.0)
 
     def __repr__(self):
         return f"Denoiser({self.name!r})"

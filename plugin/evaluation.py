@@ -141,7 +141,7 @@ def evaluate(data=None, *, models=("default",), baselines=False, noise_kind="gau
         noisy = noise.add_noise(x_test, noise_kind, level, np.random.default_rng([seed, round(level * 1000)]))
         record("noisy", level, np.asarray, noisy)
         for denoiser in denoisers:
-            record(denoiser.name, level, _batched, denoiser, noisy)
+            record(denoiser.name, level, denoiser.denoise, noisy)
         tuning_rng = np.random.default_rng([seed + 1, round(level * 1000)])
         tuning_noisy = noise.add_noise(tuning_clean, noise_kind, level, tuning_rng)
         sigma = level if noise_kind == "gaussian" else float(np.std(tuning_noisy - tuning_clean))
@@ -149,10 +149,6 @@ def evaluate(data=None, *, models=("default",), baselines=False, noise_kind="gau
             parameter = _tune(name, tuning_clean, tuning_noisy, sigma)
             record(name, level, _apply, BASELINES[name][0], noisy, parameter, sigma)
     return results
-
-
-def _batched(denoiser, images, batch_size=1024):
-    return np.concatenate([denoiser.denoise(images[i : i + batch_size]) for i in range(0, len(images), batch_size)])
 
 
 def plot_results(results, path):

@@ -51,7 +51,7 @@ class DenoiseTransformer(TransformerMixin, BaseEstimator):
         if X.shape[1] != PIXELS:
             raise ValueError(f"expected rows of {PIXELS} pixels (flattened 28x28 digits), got {X.shape[1]} features")
         digits = np.clip(X / self.data_range, 0.0, 1.0).reshape(-1, 28, 28)
-        out = np.concatenate([self.denoiser_.denoise(digits[i : i + 1024]) for i in range(0, len(digits), 1024)] or [digits])
+        out = self.denoiser_.denoise(digits)
         return (out.astype(np.float64) * self.data_range).reshape((len(X), *shape[1:]))
 
     def _validate(self, X, *, reset):
