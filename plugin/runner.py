@@ -172,7 +172,7 @@ def _run(input_dir, output_dir, settings, denoiser, manifest, summary, dry_run, 
         target = output_path(source, input_dir, output_dir, settings.format)
         relative = target.relative_to(output_dir).as_posix()
         if not target.resolve().is_relative_to(output_root):
-            summary._skip(source, "its output would lie outside the output folder")
+            summary._fail(source, "its output would lie outside the output folder (a symlink there?); not written")
             return None
         # Names can only collide within one folder, and folders come one after another: memory stays flat.
         if claimed and next(iter(claimed.values())).parent != source.parent:

@@ -209,3 +209,19 @@ def test_stale_temporary_files_are_cleaned_up(tmp_path, digits):
     (out / ".a.12345.ddtmp.png").write_bytes(b"half a file")
     denoise_folder(root, tmp_path / "out", model="none")
     assert not temporaries(tmp_path / "out")
+
+
+def test_outputs_never_escape_the_output_folder_through_a_symlink(tmp_path, digits):
+    root = tmp_path / "scans"
+    (root / "sub").mkdir(parents=True)
+    Image.fromarray((make_scan(digits[0]) * 255).astype(np.uint8)).save(root / "sub" / "a.png")
+    Image.fromarray((make_scan(digits[1]) * 255).astype(np.uint8)).save(root / "b.png")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "sub").symlink_to(elsewhere)  # planted: out/sub/a.png would land in elsewhere/
+    summary = denoise_folder(root, out, model="none")
+    assert summary.processed == 1 and summary.failed == 1
+    assert "outside the output folder" in summary.failures[0]["reason"]
+    assert list(elsewhere.iterdir()) == []
