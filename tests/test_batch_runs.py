@@ -106,12 +106,20 @@ def test_a_second_run_writes_nothing(tmp_path, many_scans, clean_run):
     assert denoise_folder(many_scans, clean_run, dry_run=True).planned == []
 
 
-def test_changed_settings_or_overwrite_redo_the_files(many_scans, clean_run):
-    scan = many_scans / "box-0" / "scan-000.png"
+def test_changed_inputs_settings_or_overwrite_redo_the_files(tmp_path, digits):
+    root = tmp_path / "scans"
+    root.mkdir()
+    for index in range(5):
+        Image.fromarray((make_scan(digits[index]) * 255).astype(np.uint8)).save(root / f"{index}.png")
+    out = tmp_path / "out"
+    assert denoise_folder(root, out, model="none").processed == 5
+    assert denoise_folder(root, out, model="none").processed == 0
+    assert denoise_folder(root, out, model="none", overwrite=True).processed == 5
+    scan = root / "0.png"
     os.utime(scan, ns=(scan.stat().st_atime_ns, scan.stat().st_mtime_ns + 10**9))  # the input changed
-    assert denoise_folder(many_scans, clean_run).processed == 1
-    assert denoise_folder(many_scans, clean_run, overwrite=True, recursive=False).processed == 0  # no top-level files
-    assert denoise_folder(many_scans, clean_run, dry_run=True, size="original").planned  # other settings: redo
+    assert denoise_folder(root, out, model="none").processed == 1
+    assert len(denoise_folder(root, out, model="none", size="original", dry_run=True).planned) == 5
+    assert len(denoise_folder(root, out, model="default", dry_run=True).planned) == 5  # another model
 
 
 def test_two_runs_on_one_output_one_waits_out_with_the_lock_code(tmp_path, many_scans):
