@@ -45,8 +45,7 @@ def read_scan(path, *, max_pixels=50_000_000, reduction=None):
         ``reduction(coarse_pixels, coarse_factor) -> factor``: given a cheap
         copy of the image reduced ``coarse_factor`` times, the integer factor
         by which the image may be shrunk (``ScanAdapter.reduction``). The
-        shrinking is Pillow's box reduction, done in C, for 8-bit images; a
-        JPEG is decoded at 1/2, 1/4 or 1/8 scale directly where that fits.
+        shrinking is Pillow's box reduction, done in C, for 8-bit images.
 
     Returns
     -------
@@ -76,13 +75,10 @@ def read_scan(path, *, max_pixels=50_000_000, reduction=None):
                     )
                 shape, factor = (height, width), 1
                 coarse_factor = min(width, height) // 64
-                if reduction is not None and coarse_factor > 1:
-                    if image.format == "JPEG" and image.mode in ("L", "RGB"):
-                        return _read_jpeg_shrunk(path, image, reduction)
-                    if image.mode in ("L", "RGB", "RGBA"):
-                        factor = reduction(np.asarray(image.reduce(coarse_factor)), coarse_factor)
-                        if factor > 1:
-                            image = image.reduce(factor)
+                if reduction is not None and image.mode in ("L", "RGB", "RGBA") and coarse_factor > 1:
+                    factor = reduction(np.asarray(image.reduce(coarse_factor)), coarse_factor)
+                    if factor > 1:
+                        image = image.reduce(factor)
                 return Scan(_to_array(image), shape, factor)
     except ScanError:
         raise
@@ -94,27 +90,6 @@ def read_scan(path, *, max_pixels=50_000_000, reduction=None):
         raise ScanError(f"{name}: not a readable image ({error})") from error
     except (OSError, ValueError, SyntaxError) as error:
         raise ScanError(f"{name}: corrupt or truncated image ({error})") from error
-
-
-def _read_jpeg_shrunk(path, image, reduction):
-    """A JPEG decodes at 1/2, 1/4 or 1/8 scale (DCT scaling) far faster than in full, so look at
-    a 1/8 copy, then decode at the largest scale the ink allows and box-reduce the rest."""
-    from PIL import Image
-
-    width, height = image.size
-    image.draft(image.mode, (width // 8, height // 8))
-    coarse = np.asarray(image)
-    factor = reduction(coarse, max(1, round(width / coarse.shape[1])))
-    scale = min(8, 1 << (factor.bit_length() - 1))  # the largest power of two <= factor
-    if hasattr(path, "seek"):
-        path.seek(0)
-    with Image.open(path) as full:
-        full.draft(full.mode, (-(-width // scale), -(-height // scale)))
-        full.load()
-        scale = round(width / full.size[0])  # what the decoder actually did
-        rest = max(1, factor // scale)
-        pixels = _to_array(full.reduce(rest) if rest > 1 else full)
-    return Scan(pixels, (height, width), scale * rest)
 
 
 def _to_array(image):
