@@ -1,6 +1,7 @@
 """The pipelined runner against a plain one-image-at-a-time path through the same library pieces."""
 
 import numpy as np
+import pytest
 from helpers import make_scan
 from PIL import Image
 
@@ -27,3 +28,28 @@ def test_pipelined_outputs_are_bit_identical_to_one_at_a_time(tmp_path, digits):
         expected = adapter.after(denoiser.denoise(digit[None])[0], frame)
         written = np.asarray(Image.open(tmp_path / "out" / source.relative_to(root)))
         np.testing.assert_array_equal(written, expected, err_msg=str(source))
+
+
+@pytest.mark.parametrize("file_format", ["PNG", "JPEG"])
+def test_shrinking_on_decode_loses_nothing_against_the_slow_path(tmp_path, digits, file_format):
+    """Large scans are box-reduced right after decoding: no worse than the slow path against the truth."""
+    from skimage import transform
+
+    from digit_denoise.models.metrics import score
+
+    rng = np.random.default_rng(1)
+    fast, slow = ScanAdapter(), ScanAdapter(fast=False)
+    truths, slow_digits, shrunk_digits = [], [], []
+    for index, digit in enumerate(digits[:12]):
+        clean = np.full((640, 520), 0.9)
+        clean[100:460, 80:440] -= transform.resize(digit, (360, 360), order=1) * 0.75
+        noisy = (np.clip(clean + rng.normal(0, 0.05, clean.shape), 0, 1) * 255).astype(np.uint8)
+        path = tmp_path / f"{index}.{file_format.lower()}"
+        Image.fromarray(noisy).save(path, file_format)
+        scan = read_scan(path, reduction=fast.reduction)
+        assert scan.reduced_by > 1 and scan.shape == noisy.shape
+        truths.append(slow.before(clean)[0])
+        slow_digits.append(slow.before(noisy)[0])
+        shrunk_digits.append(fast.before(scan)[0])
+    truths = np.array(truths)
+    assert score(truths, np.array(shrunk_digits))[0] > score(truths, np.array(slow_digits))[0] - 0.5
