@@ -139,10 +139,17 @@ class ScanAdapter:
         gray = to_grayscale(image)
         # Intensity statistics from at most ~16k evenly spread pixels: as good, and much cheaper on large scans.
         sample = gray.ravel()[:: max(1, gray.size // STATISTICS_SAMPLE)]
-        inverted = {"auto": np.median(sample) > 0.5, "dark-on-light": True, "light-on-dark": False}[self.polarity]
+        low_p, high_p = self.percentiles if self.normalize == "percentile" else (0.0, 100.0)
+        # One pass for the median and both polarities' percentiles (inverting maps percentile p to 1 - (100 - p)).
+        median, low, high, low_inverted, high_inverted = np.percentile(
+            sample, [50.0, low_p, high_p, 100.0 - high_p, 100.0 - low_p]
+        )
+        inverted = {"auto": median > 0.5, "dark-on-light": True, "light-on-dark": False}[self.polarity]
         if inverted:
-            gray, sample = 1.0 - gray, 1.0 - sample
-        low, high = self._range(sample)
+            gray, low, high = 1.0 - gray, 1.0 - high_inverted, 1.0 - low_inverted
+        if self.normalize == "none":
+            low, high = 0.0, 1.0
+        low, high = float(low), float(high)
         if high > low:
             gray = np.clip((gray - low) / (high - low), 0.0, 1.0)
         return gray, bool(inverted), low, high
@@ -172,21 +179,15 @@ class ScanAdapter:
             digit = 1.0 - digit
         return to_dtype(np.clip(digit, 0.0, 1.0), frame.dtype)
 
-    def _range(self, gray):
-        if self.normalize == "percentile":
-            low, high = np.percentile(gray, self.percentiles)
-        elif self.normalize == "minmax":
-            low, high = gray.min(), gray.max()
-        else:
-            low, high = 0.0, 1.0
-        return float(low), float(high)
-
     def _unframe(self, digit, frame):
         if frame.placement is None:
             return transform.resize(digit, frame.shape, anti_aliasing=False)
         scale, row, col = frame.placement
-        to_model = transform.AffineTransform(scale=scale, translation=(FRAME_CENTRE - col * scale, FRAME_CENTRE - row * scale))
-        return transform.warp(digit, to_model, output_shape=frame.shape, order=1, mode="constant", cval=0.0)
+        # The inverse of the framing: input pixel (y, x) reads the frame at FRAME_CENTRE + ((y, x) - centre) * scale.
+        return ndimage.affine_transform(
+            digit.astype(np.float64), [scale, scale], offset=[FRAME_CENTRE - row * scale, FRAME_CENTRE - col * scale],
+            output_shape=frame.shape, order=1, mode="constant", cval=0.0,
+        )
 
 
 def to_grayscale(image):
@@ -256,10 +257,11 @@ def frame_like_mnist(gray, *, fast=True):
         centre = ((top + bottom - 1) / 2, (left + right - 1) / 2)
     if scale < 1:  # anti-aliasing, as skimage.transform.resize does it
         gray = ndimage.gaussian_filter(gray, (1 / scale - 1) / 2, mode="mirror")
-    to_input = transform.AffineTransform(
-        scale=1 / scale, translation=(centre[1] - FRAME_CENTRE / scale, centre[0] - FRAME_CENTRE / scale)
+    # Frame pixel (r, c) samples the input at centre + ((r, c) - FRAME_CENTRE) / scale.
+    digit = ndimage.affine_transform(
+        gray, [1 / scale, 1 / scale], offset=[centre[0] - FRAME_CENTRE / scale, centre[1] - FRAME_CENTRE / scale],
+        output_shape=(MODEL_SIZE, MODEL_SIZE), order=1, mode="mirror",
     )
-    digit = transform.warp(gray, to_input, output_shape=(MODEL_SIZE, MODEL_SIZE), order=1, mode="reflect")
     return digit, (float(scale), float(centre[0]), float(centre[1]))
 
 
