@@ -11,20 +11,12 @@ import json
 from pathlib import Path
 
 from digit_denoise import evaluate
+from digit_denoise.evaluation import results_table
 from digit_denoise.models import DEFAULT_MODEL
 
 TARGET_PSNR = {0.1: 30.0, 0.2: 26.0, 0.4: 22.0}
 TARGET_SSIM = {0.1: 0.97, 0.2: 0.95, 0.4: 0.90}
 MODELS = (DEFAULT_MODEL, "conv-dae", "dense-dae", "dense-ae")
-
-
-def table(rows):
-    lines = [f"{'method':<14} {'noise':<12} {'level':>5} {'PSNR':>7} {'SSIM':>7} {'images':>7} {'seconds':>8}"]
-    lines += [
-        f"{r['method']:<14} {r['noise']:<12} {r['level']:>5g} {r['psnr']:>7.2f} {r['ssim']:>7.4f} {r['images']:>7} {r['seconds']:>8.2f}"
-        for r in rows
-    ]
-    return "\n".join(lines)
 
 
 def main():
@@ -35,7 +27,7 @@ def main():
     args = parser.parse_args()
     gaussian = evaluate(args.data, models=MODELS, baselines=True, levels=(0.1, 0.2, 0.4), limit=args.limit)
     salt = evaluate(args.data, models=MODELS, baselines=True, noise_kind="salt-pepper", levels=(0.1,), limit=args.limit)
-    print(table(gaussian + salt))
+    print(results_table(gaussian + salt))
     print()
     classical = {"tv-chambolle", "bilateral", "nl-means", "wavelet", "median", "bm3d"}
     for level in TARGET_PSNR:

@@ -25,7 +25,7 @@ def evaluate(
 ):
     """Score models on the MNIST test set: mean PSNR and SSIM over images."""
     from digit_denoise import evaluate as run_evaluation
-    from digit_denoise.evaluation import plot_results
+    from digit_denoise.evaluation import plot_results, results_table
     from digit_denoise.files import replace_atomically
 
     with library_errors():
@@ -42,9 +42,4 @@ def evaluate(
             replace_atomically(json_file, lambda tmp: tmp.write_text(text, encoding="utf-8"))
         if plot:
             plot_results(results, plot)
-    typer.echo(f"{'method':<14} {'noise':<12} {'level':>6} {'PSNR':>7} {'SSIM':>7} {'images':>7} {'seconds':>8}")
-    for row in results:
-        typer.echo(
-            f"{row['method']:<14} {row['noise']:<12} {row['level']:>6g} {row['psnr']:>7.2f} {row['ssim']:>7.4f} "
-            f"{row['images']:>7} {row['seconds']:>8.2f}"
-        )
+    typer.echo(results_table(results))

@@ -60,18 +60,21 @@ def _noisy_batches(clean, recipe, seed, batch_size):
 
         def __init__(self):
             super().__init__()
-            self.epoch = 0
+            self._shuffle(epoch=0)
+
+        def _shuffle(self, epoch):
+            self.epoch = epoch
+            self.order = np.random.default_rng([seed, epoch]).permutation(len(clean))
 
         def __len__(self):
             return len(clean) // batch_size
 
         def on_epoch_end(self):
-            self.epoch += 1
+            self._shuffle(self.epoch + 1)
 
         def __getitem__(self, index):
             rng = np.random.default_rng([seed, self.epoch, index])
-            order = np.random.default_rng([seed, self.epoch]).permutation(len(clean))
-            batch = clean[order[index * batch_size : (index + 1) * batch_size]]
+            batch = clean[self.order[index * batch_size : (index + 1) * batch_size]]
             return corrupt(batch, rng), batch
 
     return NoisyBatches()

@@ -16,7 +16,7 @@ from skimage import color, transform
 from skimage.util import img_as_float, img_as_ubyte, img_as_uint
 
 from .errors import ScanError
-from .scans import Scan
+from .scans import Scan, read_scan
 
 MODEL_SIZE = 28
 DIGIT_SIZE = 20
@@ -119,6 +119,11 @@ class ScanAdapter:
             digit, placement = frame_like_mnist(gray, fast=self.fast)
             frame.update(placement=_enlarged(placement, scan.reduced_by))
         return digit.astype(np.float32), Frame(**frame)
+
+    def read(self, source, *, max_pixels=50_000_000):
+        """Decode an image file (path or binary file object) and adapt it: ``before(read_scan(...))``,
+        with large scans shrunk on decoding as far as this adapter allows. Raises ``ScanError``."""
+        return self.before(read_scan(source, max_pixels=max_pixels, reduction=self.reduction))
 
     def reduction(self, coarse, coarse_factor):
         """The integer factor by which a scan may be shrunk before ``before`` at no loss.

@@ -151,6 +151,17 @@ def evaluate(data=None, *, models=("default",), baselines=False, noise_kind="gau
     return results
 
 
+def results_table(results):
+    """The results as a fixed-width text table, one row per method and level."""
+    lines = [f"{'method':<14} {'noise':<12} {'level':>6} {'PSNR':>7} {'SSIM':>7} {'images':>7} {'seconds':>8}"]
+    lines += [
+        f"{r['method']:<14} {r['noise']:<12} {r['level']:>6g} {r['psnr']:>7.2f} {r['ssim']:>7.4f} "
+        f"{r['images']:>7} {r['seconds']:>8.2f}"
+        for r in results
+    ]
+    return "\n".join(lines)
+
+
 def plot_results(results, path):
     """Write a PSNR-versus-level chart, one line per method (needs matplotlib: the ``plot`` extra)."""
     try:

@@ -17,7 +17,7 @@ from .denoiser import load_denoiser
 from .errors import DigitDenoiseError
 from .runner import output_path
 from .files import replace_atomically
-from .scans import IMAGE_SUFFIXES, encode_image, read_scan
+from .scans import IMAGE_SUFFIXES, encode_image
 
 
 class DenoiseBatch:
@@ -41,8 +41,7 @@ class DenoiseBatch:
             stream = io.BytesIO(data)
             stream.name = path
             try:
-                scan = read_scan(stream, max_pixels=self.settings.max_pixels, reduction=self.adapter.reduction)
-                ready.append((index, *self.adapter.before(scan)))
+                ready.append((index, *self.adapter.read(stream, max_pixels=self.settings.max_pixels)))
             except DigitDenoiseError as error:
                 errors[index] = str(error)
         if ready:

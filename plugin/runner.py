@@ -26,7 +26,7 @@ from .config import make_settings
 from .denoiser import load_denoiser
 from .errors import ConfigError, DigitDenoiseError
 from .manifest import MANIFEST_NAME, Manifest, lock_output, remove_stale_temporaries, run_key
-from .scans import is_image_name, read_scan, write_image
+from .scans import is_image_name, write_image
 
 
 @dataclasses.dataclass
@@ -193,8 +193,7 @@ def _run(input_dir, output_dir, settings, denoiser, manifest, summary, dry_run, 
 
     def prepare(job):
         try:
-            scan = read_scan(job.source, max_pixels=settings.max_pixels, reduction=adapter.reduction)
-            job.digit, job.frame = adapter.before(scan)
+            job.digit, job.frame = adapter.read(job.source, max_pixels=settings.max_pixels)
         except DigitDenoiseError as error:
             job.error = str(error)
         except Exception as error:  # an odd file must not stop the run, whatever its decoder raises

@@ -24,7 +24,7 @@ def test_pipelined_outputs_are_bit_identical_to_one_at_a_time(tmp_path, digits):
 
     adapter, denoiser = ScanAdapter(), load_denoiser("default")
     for source in sorted(root.rglob("*.png")):
-        digit, frame = adapter.before(read_scan(source, reduction=adapter.reduction))
+        digit, frame = adapter.read(source)
         expected = adapter.after(denoiser.denoise(digit[None])[0], frame)
         written = np.asarray(Image.open(tmp_path / "out" / source.relative_to(root)))
         np.testing.assert_array_equal(written, expected, err_msg=str(source))
