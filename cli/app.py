@@ -1,5 +1,7 @@
 """The root ``digit-denoise`` app: one Typer app per command module, joined here."""
 
+import os
+
 import typer
 
 from . import config, evaluate, list_models, preview, run, train
@@ -34,4 +36,6 @@ def root(
 
 
 def main():
+    # TensorFlow's C++ start-up chatter (oneDNN notices, CPU features) would land in every cron mail.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     app()

@@ -57,6 +57,10 @@ class Denoiser:
         out = [np.asarray(self._forward(batch[i : i + CHUNK].reshape(shape))) for i in range(0, len(batch), CHUNK)]
         return np.clip(np.concatenate(out).reshape(batch.shape), 0.0, 1.0)
 
+    def warm_up(self):
+        """Build the compiled forward pass now (about a second), say while the first files decode."""
+        self.denoise(np.zeros((1, 28, 28), np.float32))
+
     def __repr__(self):
         return f"Denoiser({self.name!r})"
 
@@ -67,7 +71,9 @@ def _compile(model):
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
-        return tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+        # One trace for every batch length (a trace costs about a second).
+        signature = [tf.TensorSpec((None, *model.input_shape[1:]), tf.float32)]
+        return tf.function(lambda x: model(x, training=False), input_signature=signature)
     return lambda x: model(x, training=False)
 
 

@@ -22,6 +22,6 @@ def replace_atomically(path, write):
     try:
         write(tmp)
         os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

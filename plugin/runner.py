@@ -9,6 +9,7 @@ run again and skips what is up to date.
 
 import dataclasses
 import datetime
+import functools
 import hashlib
 import itertools
 import json
@@ -167,11 +168,19 @@ def _run(input_dir, output_dir, settings, denoiser, manifest, summary, dry_run, 
     claimed = {}  # output name -> its source, for the folder being walked
     output_root = output_dir.resolve()
 
+    @functools.lru_cache(maxsize=64)
+    def inside_output(folder):
+        """Whether ``folder`` really lies in the output folder (no symlink leads out). An output file
+        that is itself a symlink is replaced, not followed, so folders are all that need checking."""
+        return folder.resolve().is_relative_to(output_root)
+
+    made = set()
+
     def plan(source):
         """A job for ``source``, or None when it is skipped."""
         target = output_path(source, input_dir, output_dir, settings.format)
         relative = target.relative_to(output_dir).as_posix()
-        if not target.resolve().is_relative_to(output_root):
+        if not inside_output(target.parent):
             summary._fail(source, "its output would lie outside the output folder (a symlink there?); not written")
             return None
         # Names can only collide within one folder, and folders come one after another: memory stays flat.
@@ -202,7 +211,9 @@ def _run(input_dir, output_dir, settings, denoiser, manifest, summary, dry_run, 
 
     def finish(job, result):
         try:
-            job.target.parent.mkdir(parents=True, exist_ok=True)
+            if job.target.parent not in made:
+                job.target.parent.mkdir(parents=True, exist_ok=True)
+                made.add(job.target.parent)
             write_image(job.target, adapter.after(result, job.frame))
         except OSError as error:
             job.error = f"{job.target}: cannot write ({error.strerror or error}); nothing was left behind"
@@ -214,35 +225,46 @@ def _run(input_dir, output_dir, settings, denoiser, manifest, summary, dry_run, 
     if dry_run:
         summary.planned = [str(job.source) for job in jobs]
         return
+    def too_many_failures():
+        return settings.max_failures is not None and summary.failed > settings.max_failures
+
+    def settle(ready, writes):
+        """Wait for a batch's writes; record what was written in the manifest and the summary."""
+        written = [job for job, future in zip(ready, writes) if future.result().error is None]
+        manifest.record([(job.relative, job.stat, key) for job in written])
+        summary.processed += len(written)
+        for job in ready:
+            if job.error is not None:
+                summary._fail(job.source, job.error)
+            job.digit = job.frame = None
+        if on_progress:
+            on_progress(summary.processed + summary.failed + summary.skipped)
+
+    # The pool decodes batch n+1 and writes batch n-1 while the model works on batch n.
     with ThreadPoolExecutor(max_workers=settings.workers or default_workers()) as pool:
         batches = _chunks(jobs, settings.batch_size)
         in_flight = [pool.submit(prepare, job) for job in next(batches, [])]
+        denoiser.warm_up()
+        writing, interrupted = None, False
         while in_flight:
             prepared = [future.result() for future in in_flight]
-            stopping = bool(stop and stop.is_set())
-            # Decode the next batch while the model works on this one.
+            for job in prepared:
+                if job.error is not None:
+                    summary._fail(job.source, job.error)
+            interrupted = bool(stop and stop.is_set())
+            stopping = interrupted or too_many_failures()
             in_flight = [] if stopping else [pool.submit(prepare, job) for job in next(batches, [])]
             ready = [job for job in prepared if job.error is None]
-            if ready:
-                results = denoiser.denoise(np.stack([job.digit for job in ready]))
-                list(pool.map(finish, ready, results))
-            manifest.record([(job.relative, job.stat, key) for job in ready if job.error is None])
-            for job in prepared:
-                if job.error is None:
-                    summary.processed += 1
-                else:
-                    summary._fail(job.source, job.error)
-                job.digit = job.frame = None
-            if on_progress:
-                on_progress(summary.processed + summary.failed + summary.skipped)
-            if settings.max_failures is not None and summary.failed > settings.max_failures:
-                summary.stopped_at_max_failures = True
+            results = denoiser.denoise(np.stack([job.digit for job in ready])) if ready else []
+            if writing:
+                settle(*writing)
+            writing = ready, [pool.submit(finish, job, result) for job, result in zip(ready, results)]
+            if stopping or too_many_failures():
                 break
-            if stopping:
-                summary.interrupted = True
-                break
-        for future in in_flight:
-            future.cancel()
+        if writing:
+            settle(*writing)
+    summary.stopped_at_max_failures = too_many_failures()
+    summary.interrupted = interrupted and not summary.stopped_at_max_failures
 
 
 def default_workers():

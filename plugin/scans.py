@@ -76,9 +76,10 @@ def read_scan(path, *, max_pixels=50_000_000, reduction=None):
                 shape, factor = (height, width), 1
                 coarse_factor = min(width, height) // 64
                 if reduction is not None and image.mode in ("L", "RGB", "RGBA") and coarse_factor > 1:
-                    factor = reduction(np.asarray(image.reduce(coarse_factor)), coarse_factor)
+                    coarse = image.reduce(coarse_factor)
+                    factor = reduction(np.asarray(coarse), coarse_factor)
                     if factor > 1:
-                        image = image.reduce(factor)
+                        image = coarse if factor == coarse_factor else image.reduce(factor)
                 return Scan(_to_array(image), shape, factor)
     except ScanError:
         raise
