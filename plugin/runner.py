@@ -103,8 +103,8 @@ def denoise_folder(input_dir, output_dir, *, config=None, denoiser=None, dry_run
     dry_run : bool
         Only list, in ``summary.planned``, what would be processed; write nothing.
     stop : threading.Event, optional
-        When set (say, by a signal handler), the run finishes the batch in
-        flight and returns with ``summary.interrupted``.
+        When set (say, by a signal handler), the run finishes the batches in
+        flight (at most two) and returns with ``summary.interrupted``.
     on_progress : callable, optional
         Called as ``on_progress(files_handled)`` after each batch.
     **settings

@@ -163,6 +163,18 @@ def test_bad_files_are_each_reported_and_the_good_ones_done(tmp_path, digits):
     assert sorted(outputs(tmp_path / "out")) == [Path("fine.png"), Path("good.png")]
 
 
+def test_a_stop_request_finishes_the_batches_in_flight_and_the_rerun_the_rest(tmp_path, many_scans):
+    import threading
+
+    stop, out = threading.Event(), tmp_path / "out"
+    summary = denoise_folder(many_scans, out, model="none", batch_size=10, stop=stop, on_progress=lambda done: stop.set())
+    assert summary.interrupted and not summary.failed
+    assert 10 <= summary.processed <= 30  # the batch that reported, and at most the two behind it
+    assert len(outputs(out)) == summary.processed  # what was counted is on disk, and nothing else
+    rerun = denoise_folder(many_scans, out, model="none", batch_size=10)
+    assert not rerun.interrupted and rerun.up_to_date == summary.processed and rerun.processed == 300 - summary.processed
+
+
 def test_max_failures_stops_the_run_early(tmp_path):
     root = tmp_path / "scans"
     root.mkdir()
