@@ -5,12 +5,16 @@ files, times:
 
   (a) the I/O floor: Pillow decode + 28x28 PNG encode, on as many threads as `run` uses;
   (b) `digit-denoise run` with the default model (a subprocess; images/s over its processing time);
-  (c) a naive loop: skimage imread -> resize with anti-aliasing -> model.predict on one image -> imsave.
+  (c) a naive loop: skimage imread -> resize with anti-aliasing -> model.predict on one image -> imsave;
+  (d) the default model alone, batched as `run` batches it, on 28x28 inputs already in memory.
+
+(a) and (d) bound (b): on the same cores, a run with a free adapter could at best
+spend 1/a + 1/d seconds per image, so it prints that ceiling beside b/a.
 
 Each figure is the median of --repeats runs. Also prints peak RSS of (b) at N
 (and at --big N, opt-in), and start-up times. Not a test: run it by hand.
 
-    python benchmarks/throughput.py [--n 5000] [--repeats 3] [--big 50000] [--naive 300]
+    python benchmarks/throughput.py [--n 5000] [--repeats 3] [--big 50000] [--naive 300] [--dir /dev/shm]
 """
 
 import argparse
@@ -26,6 +30,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from digit_denoise import Settings
 from digit_denoise.runner import default_workers
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -106,6 +111,18 @@ def naive_loop(files, out):
     return len(files) / (time.perf_counter() - started)
 
 
+def model_alone(count, batch_size):
+    from digit_denoise import load_denoiser
+
+    denoiser = load_denoiser("default")
+    digits = np.random.default_rng(0).random((count, 28, 28), dtype=np.float32)
+    denoiser.warm_up()
+    started = time.perf_counter()
+    for start in range(0, count, batch_size):
+        denoiser.denoise(digits[start : start + batch_size])
+    return count / (time.perf_counter() - started)
+
+
 def timed(command, repeats):
     times = []
     for _ in range(repeats):
@@ -121,9 +138,11 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--naive", type=int, default=300, help="scans for the (slow) naive loop")
     parser.add_argument("--big", type=int, default=0, help="also measure peak RSS of run on this many scans")
+    parser.add_argument("--dir", help="where to make the temporary folder (say /dev/shm, to leave the disk out)")
     args = parser.parse_args()
     workers = default_workers()
-    with tempfile.TemporaryDirectory() as tmp:
+    batch_size = Settings().batch_size
+    with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         tmp = Path(tmp)
         files = make_scans(tmp / "scans", args.n)
         floor = statistics.median(io_floor(files, tmp / "floor", workers) for _ in range(args.repeats))
@@ -132,6 +151,7 @@ def main():
         run_wall = statistics.median(r[1] for r in runs)
         run_rss = max(r[2] for r in runs)
         naive = statistics.median(naive_loop(files[: args.naive], tmp / "naive") for _ in range(args.repeats))
+        model = statistics.median(model_alone(args.n, batch_size) for _ in range(args.repeats))
         one = tmp / "one"
         make_scans(one, 1)
         single = timed([*CLI, "run", str(one), str(tmp / "one-out"), "--quiet", "--overwrite"], args.repeats)
@@ -142,12 +162,15 @@ def main():
         if args.big:
             make_scans(tmp / "big", args.big)
             big = cli_run(tmp / "big", tmp / "big-out", tmp / "big.json")
-    print(f"{args.n} scans of 256x256 px, {workers} I/O threads, median of {args.repeats}")
+    ceiling = 1 / (1 / floor + 1 / model)
+    print(f"{args.n} scans of 256x256 px in {tmp.parent}, {workers} I/O threads, median of {args.repeats}")
     print(f"(a) I/O floor (Pillow decode + 28x28 PNG encode)  {floor:9.0f} images/s")
     print(f"(b) digit-denoise run, default model            {run_speed:9.0f} images/s  "
           f"({args.n / run_wall:.0f} images/s counting start-up, {run_wall:.1f} s wall)")
     print(f"(c) naive loop (skimage + predict per image)    {naive:9.0f} images/s  (on {min(args.naive, args.n)} scans)")
-    print(f"b/a = {run_speed / floor:.2f}    b/c = {run_speed / naive:.0f}x")
+    print(f"(d) default model alone, batches of {batch_size}       {model:9.0f} images/s")
+    print(f"b/a = {run_speed / floor:.2f}    b/c = {run_speed / naive:.0f}x    "
+          f"ceiling for b with a free adapter, 1/(1/a + 1/d) = {ceiling:.0f} images/s, b/a = {ceiling / floor:.2f}")
     print(f"peak RSS of run: {run_rss:.0f} MiB at N={args.n}" + (f", {big[2]:.0f} MiB at N={args.big}" if big else ""))
     print(f"start-up: --help {help_time:.2f} s, models {models_time:.2f} s, "
           f"run on one scan {single:.2f} s (import keras+tensorflow alone {tf_import:.2f} s)")

@@ -280,14 +280,39 @@ def frame_like_mnist(gray, *, fast=True):
         centre = (weight.sum(axis=1) @ np.arange(top, bottom) / total, weight.sum(axis=0) @ np.arange(left, right) / total)
     else:
         centre = ((top + bottom - 1) / 2, (left + right - 1) / 2)
-    if scale < 1:  # anti-aliasing, as skimage.transform.resize does it
-        gray = ndimage.gaussian_filter(gray, (1 / scale - 1) / 2, mode="mirror")
-    # Frame pixel (r, c) samples the input at centre + ((r, c) - FRAME_CENTRE) / scale.
-    digit = ndimage.affine_transform(
-        gray, [1 / scale, 1 / scale], offset=[centre[0] - FRAME_CENTRE / scale, centre[1] - FRAME_CENTRE / scale],
-        output_shape=(MODEL_SIZE, MODEL_SIZE), order=1, mode="mirror",
-    )
+    # Anti-aliasing and resampling are separable: two small matrix products do both.
+    digit = _sampling(gray.shape[0], centre[0], scale) @ gray @ _sampling(gray.shape[1], centre[1], scale).T
     return digit, (float(scale), float(centre[0]), float(centre[1]))
+
+
+def _sampling(length, centre, scale):
+    """The (28, length) matrix that frames one axis: row r reads the input at ``centre + (r - FRAME_CENTRE) / scale``
+    by linear interpolation, after a Gaussian blur of sigma ``(1 / scale - 1) / 2`` when shrinking (the
+    anti-aliasing of skimage.transform.resize); the input is mirrored at its edges. The same as
+    ``scipy.ndimage.gaussian_filter`` then ``affine_transform(order=1)``, both with mode 'mirror'."""
+    position = centre + (np.arange(MODEL_SIZE) - FRAME_CENTRE) / scale
+    below = np.floor(position)
+    taps = _mirrored(below[:, None].astype(np.intp) + [0, 1], length)
+    weights = np.stack([1.0 - (position - below), position - below], axis=1)
+    if scale < 1:
+        sigma = (1 / scale - 1) / 2
+        offsets = np.arange(-int(4 * sigma + 0.5), int(4 * sigma + 0.5) + 1)  # scipy's radius, truncate=4
+        kernel = np.exp(-0.5 * (offsets / sigma) ** 2)
+        taps = _mirrored(taps[..., None] + offsets, length)
+        weights = weights[..., None] * (kernel / kernel.sum())
+    rows = np.broadcast_to(np.arange(MODEL_SIZE)[:, None, None], taps.reshape(MODEL_SIZE, 1, -1).shape)
+    return np.bincount((rows.ravel() * length + taps.ravel()), weights.ravel(), MODEL_SIZE * length).reshape(
+        MODEL_SIZE, length
+    )
+
+
+def _mirrored(index, length):
+    """Indices reflected at the centres of the edge pixels (scipy.ndimage's 'mirror'): -1 -> 1, length -> length - 2."""
+    if length == 1:
+        return np.zeros_like(index)
+    period = 2 * (length - 1)
+    index = np.mod(index, period)
+    return np.where(index >= length, period - index, index)
 
 
 def _mnist_reduction(coarse_gray, coarse_factor):
@@ -313,7 +338,11 @@ def _block_mean(image, factor):
 
 def _ink_box(gray):
     """(top, left, bottom, right) of the ink; the whole image for a blank page."""
-    ink = ndimage.uniform_filter(gray, 3) > INK_LEVEL
+    # 3x3 means above INK_LEVEL, the edges repeated (scipy.ndimage.uniform_filter's 'reflect'), as sums of shifts.
+    rows = np.concatenate([gray[:1], gray, gray[-1:]])
+    rows = rows[:-2] + rows[1:-1] + rows[2:]
+    sums = np.concatenate([rows[:, :1], rows, rows[:, -1:]], axis=1)
+    ink = sums[:, :-2] + sums[:, 1:-1] + sums[:, 2:] > 9 * INK_LEVEL
     rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
     if rows.size == 0:
         return 0, 0, gray.shape[0], gray.shape[1]

@@ -128,3 +128,27 @@ def test_fast_reduction_stays_within_half_a_db_of_the_slow_path(digits):
     fast_psnr, _ = score(truths, np.array(fast_digits))
     slow_psnr, _ = score(truths, np.array(slow_digits))
     assert fast_psnr > slow_psnr - 0.5
+
+
+def test_framing_arithmetic_matches_scipy_ndimage():
+    """The adapter's matrix framing and ink box are scipy.ndimage's gaussian_filter + affine_transform
+    (mode 'mirror') and uniform_filter, computed cheaply: same numbers, on any size and placement."""
+    from digit_denoise.adapter import INK_LEVEL, _ink_box, _sampling
+
+    rng = np.random.default_rng(0)
+    for _ in range(100):
+        height, width = rng.integers(1, 90, 2)
+        gray = rng.random((height, width))
+        scale = rng.uniform(0.1, 2.0)
+        centre = rng.uniform(-5, height + 5), rng.uniform(-5, width + 5)
+        expected = ndimage.gaussian_filter(gray, (1 / scale - 1) / 2, mode="mirror") if scale < 1 else gray
+        expected = ndimage.affine_transform(
+            expected, [1 / scale, 1 / scale], offset=[c - FRAME_CENTRE / scale for c in centre],
+            output_shape=(28, 28), order=1, mode="mirror",
+        )
+        framed = _sampling(height, centre[0], scale) @ gray @ _sampling(width, centre[1], scale).T
+        np.testing.assert_allclose(framed, expected, atol=1e-12)
+        ink = ndimage.uniform_filter(gray, 3) > INK_LEVEL
+        rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+        box = (rows[0], cols[0], rows[-1] + 1, cols[-1] + 1) if rows.size else (0, 0, height, width)
+        assert _ink_box(gray) == box
