@@ -225,6 +225,7 @@ def _run(input_dir, output_dir, settings, denoiser, manifest, summary, dry_run, 
     if dry_run:
         summary.planned = [str(job.source) for job in jobs]
         return
+
     def too_many_failures():
         return settings.max_failures is not None and summary.failed > settings.max_failures
 
@@ -263,6 +264,8 @@ def _run(input_dir, output_dir, settings, denoiser, manifest, summary, dry_run, 
                 break
         if writing:
             settle(*writing)
+        for future in in_flight:  # decoding a batch that will not be used (the run stopped at max_failures)
+            future.cancel()
     summary.stopped_at_max_failures = too_many_failures()
     summary.interrupted = interrupted and not summary.stopped_at_max_failures
 
