@@ -1,7 +1,5 @@
 """The root ``digit-denoise`` app: one Typer app per command module, joined here."""
 
-import os
-
 import typer
 
 from . import config, evaluate, list_models, preview, run, train
@@ -36,6 +34,4 @@ def root(
 
 
 def main():
-    # TensorFlow's C++ start-up chatter (oneDNN notices, CPU features) would land in every cron mail.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     app()

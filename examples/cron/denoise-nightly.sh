@@ -14,16 +14,19 @@ VENV=${VENV:-/opt/digit-denoise/.venv}
 mkdir -p "$LOGS"
 stamp=$(date +%Y-%m-%d)
 
+# stderr goes to a file too: TensorFlow prints start-up notices there on every import, and cron
+# should mail only the one-line verdicts below.
 "$VENV/bin/digit-denoise" run "$SCANS" "$OUT" \
     --quiet --max-failures 1000 \
     --log-file "$LOGS/digit-denoise.log" \
-    --report "$LOGS/report-$stamp.json"
+    --report "$LOGS/report-$stamp.json" \
+    2>>"$LOGS/stderr.log"
 code=$?
 case $code in
     0)   ;;                                                        # all done
     1)   echo "digit-denoise: some files failed, see $LOGS/report-$stamp.json" >&2 ;;
     3)   echo "digit-denoise: the previous run is still going; skipped tonight" >&2; code=0 ;;
     130) echo "digit-denoise: interrupted; the next run finishes the rest" >&2 ;;
-    *)   echo "digit-denoise: failed with exit code $code (usage, config or model error)" >&2 ;;
+    *)   echo "digit-denoise: failed with exit code $code (usage, config or model error), see $LOGS/stderr.log" >&2 ;;
 esac
 exit $code
