@@ -1,6 +1,6 @@
 """Throughput of `digit-denoise run` against the I/O floor and a naive per-image loop.
 
-Generates N 256x256 grayscale PNG scans in a temporary folder and, on the same
+Generates N grayscale PNG scans (256x256 unless --size) in a temporary folder and, on the same
 files, times:
 
   (a) the I/O floor: Pillow decode + 28x28 PNG encode, on as many threads as `run` uses;
@@ -14,7 +14,7 @@ spend 1/a + 1/d seconds per image, so it prints that ceiling beside b/a.
 Each figure is the median of --repeats runs. Also prints peak RSS of (b) at N
 (and at --big N, opt-in), and start-up times. Not a test: run it by hand.
 
-    python benchmarks/throughput.py [--n 5000] [--repeats 3] [--big 50000] [--naive 300] [--dir /dev/shm]
+    python benchmarks/throughput.py [--n 5000] [--repeats 3] [--big 50000] [--naive 300] [--dir /dev/shm] [--size 256]
 """
 
 import argparse
@@ -41,18 +41,19 @@ MEASURE_RSS = (
 )
 
 
-def make_scans(folder, count, seed=0):
-    """``count`` noisy 256x256 scans of dark digits on light paper, made from the committed test digits."""
+def make_scans(folder, count, seed=0, size=256):
+    """``count`` noisy ``size``x``size`` scans of dark digits on light paper, made from the committed test digits."""
     with np.load(ROOT / "tests" / "data" / "mnist_test_last300.npz") as data:
         digits = data["x"].astype(np.float32) / 255.0
     folder.mkdir(parents=True, exist_ok=True)
 
     def one(index):
         rng = np.random.default_rng([seed, index])
-        ink = np.kron(digits[index % len(digits)], np.ones((7, 7), np.float32))  # 196x196
-        scan = np.full((256, 256), 0.9, np.float32)
-        top, left = rng.integers(0, 60, 2)
-        scan[top : top + 196, left : left + 196] -= ink * 0.75
+        zoom = max(1, round(7 * size / 256))
+        ink = np.kron(digits[index % len(digits)], np.ones((zoom, zoom), np.float32))  # 196x196 at size 256
+        scan = np.full((size, size), 0.9, np.float32)
+        top, left = rng.integers(0, size - len(ink), 2)
+        scan[top : top + len(ink), left : left + len(ink)] -= ink * 0.75
         scan += rng.normal(0, 0.05, scan.shape).astype(np.float32)
         sub = folder / f"{index // 1000:03d}"
         sub.mkdir(exist_ok=True)
@@ -138,13 +139,14 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--naive", type=int, default=300, help="scans for the (slow) naive loop")
     parser.add_argument("--big", type=int, default=0, help="also measure peak RSS of run on this many scans")
+    parser.add_argument("--size", type=int, default=256, help="scan width and height in px")
     parser.add_argument("--dir", help="where to make the temporary folder (say /dev/shm, to leave the disk out)")
     args = parser.parse_args()
     workers = default_workers()
     batch_size = Settings().batch_size
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         tmp = Path(tmp)
-        files = make_scans(tmp / "scans", args.n)
+        files = make_scans(tmp / "scans", args.n, size=args.size)
         floor = statistics.median(io_floor(files, tmp / "floor", workers) for _ in range(args.repeats))
         runs = [cli_run(tmp / "scans", tmp / "out", tmp / "report.json") for _ in range(args.repeats)]
         run_speed = statistics.median(r[0] for r in runs)
@@ -163,7 +165,7 @@ def main():
             make_scans(tmp / "big", args.big)
             big = cli_run(tmp / "big", tmp / "big-out", tmp / "big.json")
     ceiling = 1 / (1 / floor + 1 / model)
-    print(f"{args.n} scans of 256x256 px in {tmp.parent}, {workers} I/O threads, median of {args.repeats}")
+    print(f"{args.n} scans of {args.size}x{args.size} px in {tmp.parent}, {workers} I/O threads, median of {args.repeats}")
     print(f"(a) I/O floor (Pillow decode + 28x28 PNG encode)  {floor:9.0f} images/s")
     print(f"(b) digit-denoise run, default model            {run_speed:9.0f} images/s  "
           f"({args.n / run_wall:.0f} images/s counting start-up, {run_wall:.1f} s wall)")
