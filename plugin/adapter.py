@@ -11,7 +11,6 @@ import dataclasses
 import warnings
 
 import numpy as np
-from scipy import ndimage
 from skimage import color, transform
 from skimage.util import img_as_float, img_as_ubyte, img_as_uint
 
@@ -192,11 +191,8 @@ class ScanAdapter:
         if frame.placement is None:
             return transform.resize(digit, frame.shape, anti_aliasing=False)
         scale, row, col = frame.placement
-        # The inverse of the framing: input pixel (y, x) reads the frame at FRAME_CENTRE + ((y, x) - centre) * scale.
-        return ndimage.affine_transform(
-            digit.astype(np.float64), [scale, scale], offset=[FRAME_CENTRE - row * scale, FRAME_CENTRE - col * scale],
-            output_shape=frame.shape, order=1, mode="constant", cval=0.0,
-        )
+        rows, cols = frame.shape
+        return _placing(rows, row, scale) @ digit.astype(np.float64) @ _placing(cols, col, scale).T
 
 
 def to_grayscale(image):
@@ -304,6 +300,20 @@ def _sampling(length, centre, scale):
     return np.bincount((rows.ravel() * length + taps.ravel()), weights.ravel(), MODEL_SIZE * length).reshape(
         MODEL_SIZE, length
     )
+
+
+def _placing(length, centre, scale):
+    """The (length, 28) matrix that undoes the framing along one axis: input pixel i reads the frame at
+    ``FRAME_CENTRE + (i - centre) * scale`` by linear interpolation, and is 0 (paper) off the frame. The
+    same as ``scipy.ndimage.affine_transform(order=1, mode='constant')``."""
+    position = FRAME_CENTRE + (np.arange(length) - centre) * scale
+    on_frame = np.flatnonzero((position >= 0) & (position <= MODEL_SIZE - 1))
+    below = np.clip(np.floor(position[on_frame]), 0, MODEL_SIZE - 2).astype(np.intp)
+    fraction = position[on_frame] - below
+    matrix = np.zeros((length, MODEL_SIZE))
+    matrix[on_frame, below] = 1.0 - fraction
+    matrix[on_frame, below + 1] = fraction
+    return matrix
 
 
 def _mirrored(index, length):

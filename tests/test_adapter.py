@@ -131,9 +131,10 @@ def test_fast_reduction_stays_within_half_a_db_of_the_slow_path(digits):
 
 
 def test_framing_arithmetic_matches_scipy_ndimage():
-    """The adapter's matrix framing and ink box are scipy.ndimage's gaussian_filter + affine_transform
-    (mode 'mirror') and uniform_filter, computed cheaply: same numbers, on any size and placement."""
-    from digit_denoise.adapter import INK_LEVEL, _ink_box, _sampling
+    """The adapter's matrix framing, unframing and ink box are scipy.ndimage's gaussian_filter + affine_transform
+    (mode 'mirror'), affine_transform (mode 'constant') and uniform_filter, computed cheaply: same numbers,
+    on any size and placement."""
+    from digit_denoise.adapter import INK_LEVEL, _ink_box, _placing, _sampling
 
     rng = np.random.default_rng(0)
     for _ in range(100):
@@ -148,6 +149,13 @@ def test_framing_arithmetic_matches_scipy_ndimage():
         )
         framed = _sampling(height, centre[0], scale) @ gray @ _sampling(width, centre[1], scale).T
         np.testing.assert_allclose(framed, expected, atol=1e-12)
+        digit = rng.random((28, 28))  # and back: the frame placed on the scan, paper (0) around it
+        expected = ndimage.affine_transform(
+            digit, [scale, scale], offset=[FRAME_CENTRE - c * scale for c in centre],
+            output_shape=(height, width), order=1, mode="constant", cval=0.0,
+        )
+        placed = _placing(height, centre[0], scale) @ digit @ _placing(width, centre[1], scale).T
+        np.testing.assert_allclose(placed, expected, atol=1e-12)
         ink = ndimage.uniform_filter(gray, 3) > INK_LEVEL
         rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
         box = (rows[0], cols[0], rows[-1] + 1, cols[-1] + 1) if rows.size else (0, 0, height, width)
