@@ -160,3 +160,13 @@ def test_framing_arithmetic_matches_scipy_ndimage():
         rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
         box = (rows[0], cols[0], rows[-1] + 1, cols[-1] + 1) if rows.size else (0, 0, height, width)
         assert _ink_box(gray) == box
+
+
+def test_histogram_percentiles_equal_numpy_for_8_bit_samples():
+    from digit_denoise.adapter import percentiles
+
+    rng = np.random.default_rng(0)
+    q = [0.0, 0.2, 2.0, 50.0, 98.0, 99.8, 100.0]
+    for size in (1, 2, 7, 100, 4096, 16385):
+        for sample in (rng.integers(0, 256, size, dtype=np.uint8), np.minimum(rng.geometric(0.05, size), 255).astype(np.uint8)):
+            np.testing.assert_allclose(percentiles(sample, q), np.percentile(sample, q), atol=1e-9)
