@@ -98,7 +98,7 @@ def _logger(log_file):
 
 @contextlib.contextmanager
 def _stop_on_signals(stop):
-    """SIGINT and SIGTERM ask the run to finish its batch and stop; a second SIGINT stops at once."""
+    """SIGINT and SIGTERM ask the run to finish the batches in flight and stop; a second SIGINT stops at once."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
