@@ -106,8 +106,12 @@ class ScanAdapter:
         ScanError
             For a shape that is not an image, or (framing 'none') not 28x28.
         """
+        return self._before(image)
+
+    def _before(self, image, known=None):
+        """``before``; ``known`` is ``(gray, inverted, low, high, ink_box)`` when already worked out for these pixels."""
         scan = image if isinstance(image, Scan) else Scan(np.asarray(image), np.shape(image)[:2])
-        gray, inverted, low, high = self._model_gray(scan.pixels)
+        gray, inverted, low, high, box = known or (*self._model_gray(scan.pixels), None)
         frame = dict(shape=tuple(scan.shape), dtype=scan.pixels.dtype, inverted=inverted, low=low, high=high)
         if self.framing == "none":
             if gray.shape != (MODEL_SIZE, MODEL_SIZE):
@@ -116,14 +120,23 @@ class ScanAdapter:
         elif self.framing == "resize":
             digit = transform.resize(gray, (MODEL_SIZE, MODEL_SIZE), anti_aliasing=True)
         else:
-            digit, placement = frame_like_mnist(gray, fast=self.fast)
+            digit, placement = frame_like_mnist(gray, fast=self.fast, box=box)
             frame.update(placement=_enlarged(placement, scan.reduced_by))
         return digit.astype(np.float32), Frame(**frame)
 
     def read(self, source, *, max_pixels=50_000_000):
         """Decode an image file (path or binary file object) and adapt it: ``before(read_scan(...))``,
         with large scans shrunk on decoding as far as this adapter allows. Raises ``ScanError``."""
-        return self.before(read_scan(source, max_pixels=max_pixels, reduction=self.reduction))
+        analysed = []  # (coarse pixels, what the reduction learnt of them)
+
+        def reduction(coarse, coarse_factor):
+            factor, known = self._reduction(coarse, coarse_factor)
+            analysed.append((coarse, known))
+            return factor
+
+        scan = read_scan(source, max_pixels=max_pixels, reduction=reduction)
+        # A scan that comes back as the very copy the reduction analysed is not analysed twice.
+        return self._before(scan, next((known for coarse, known in analysed if coarse is scan.pixels), None))
 
     def reduction(self, coarse, coarse_factor):
         """The integer factor by which a scan may be shrunk before ``before`` at no loss.
@@ -133,11 +146,17 @@ class ScanAdapter:
         framing 'resize' the image at 56 px or more; framing 'none' and
         ``fast=False`` never shrink.
         """
+        return self._reduction(coarse, coarse_factor)[0]
+
+    def _reduction(self, coarse, coarse_factor):
+        """``(factor, known)``: with mnist framing, ``known`` is what ``_before`` needs of ``coarse``."""
         if not self.fast or self.framing == "none":
-            return 1
+            return 1, None
         if self.framing == "resize":
-            return max(1, min(coarse.shape[:2]) * coarse_factor // (2 * MODEL_SIZE))
-        return _mnist_reduction(self._model_gray(coarse)[0], coarse_factor)
+            return max(1, min(coarse.shape[:2]) * coarse_factor // (2 * MODEL_SIZE)), None
+        gray, inverted, low, high = self._model_gray(coarse)
+        box = _ink_box(gray)
+        return _mnist_reduction(box, coarse_factor), (gray, inverted, low, high, box)
 
     def _model_gray(self, image):
         """Grayscale, light on dark, normalized: ``(gray, inverted, low, high)``."""
@@ -250,7 +269,7 @@ def percentiles(sample, q):
     return low + (high - low) * (position - below)
 
 
-def frame_like_mnist(gray, *, fast=True):
+def frame_like_mnist(gray, *, fast=True, box=None):
     """MNIST's recipe: fit the ink's longer side to 20 px and centre its centre of mass in 28x28.
 
     The 28x28 window is sampled from the image itself (reflected at its edges),
@@ -259,16 +278,17 @@ def frame_like_mnist(gray, *, fast=True):
     block averaging (keeping 1.5 times the final resolution), which makes the
     anti-aliased resampling that follows cheap at the same quality.
 
-    Returns the digit and ``(scale, centre_row, centre_col)``: model pixels per
-    input pixel, and where the centre of mass lies in the input.
+    ``box`` is the ink's ``(top, left, bottom, right)`` in ``gray``, when already
+    known. Returns the digit and ``(scale, centre_row, centre_col)``: model
+    pixels per input pixel, and where the centre of mass lies in the input.
     """
     coarse = min(gray.shape) // 64
     if fast and coarse > 1:
-        factor = _mnist_reduction(_block_mean(gray, coarse), coarse)
+        factor = _mnist_reduction(_ink_box(_block_mean(gray, coarse)), coarse)
         if factor > 1:
             digit, placement = frame_like_mnist(_block_mean(gray, factor), fast=False)
             return digit, _enlarged(placement, factor)
-    top, left, bottom, right = _ink_box(gray)
+    top, left, bottom, right = box or _ink_box(gray)
     scale = DIGIT_SIZE / max(bottom - top, right - left)
     weight = np.clip(gray[top:bottom, left:right] - INK_THRESHOLD, 0.0, None)
     total = weight.sum()
@@ -325,9 +345,9 @@ def _mirrored(index, length):
     return np.where(index >= length, period - index, index)
 
 
-def _mnist_reduction(coarse_gray, coarse_factor):
-    """How far a digit may be reduced: its ink, seen on a copy ``coarse_factor`` times smaller, stays at SHRUNK_INK px or more."""
-    top, left, bottom, right = _ink_box(coarse_gray)
+def _mnist_reduction(coarse_box, coarse_factor):
+    """How far a digit may be reduced: its ink, boxed on a copy ``coarse_factor`` times smaller, stays at SHRUNK_INK px or more."""
+    top, left, bottom, right = coarse_box
     return max(1, max(bottom - top, right - left) * coarse_factor // SHRUNK_INK)
 
 

@@ -76,10 +76,12 @@ def read_scan(path, *, max_pixels=50_000_000, reduction=None):
                 shape, factor = (height, width), 1
                 coarse_factor = min(width, height) // 64
                 if reduction is not None and image.mode in ("L", "RGB", "RGBA") and coarse_factor > 1:
-                    coarse = image.reduce(coarse_factor)
-                    factor = reduction(np.asarray(coarse), coarse_factor)
+                    coarse = np.asarray(image.reduce(coarse_factor))
+                    factor = reduction(coarse, coarse_factor)
+                    if factor == coarse_factor:
+                        return Scan(coarse, shape, factor)  # the very pixels the callback saw
                     if factor > 1:
-                        image = coarse if factor == coarse_factor else image.reduce(factor)
+                        image = image.reduce(factor)
                 return Scan(_to_array(image), shape, factor)
     except ScanError:
         raise
