@@ -15,7 +15,7 @@ from skimage import color, transform
 from skimage.util import img_as_float, img_as_ubyte, img_as_uint
 
 from .errors import ScanError
-from .scans import Scan, read_scan
+from .scans import COARSE_SIZE, Scan, read_scan
 
 MODEL_SIZE = 28
 DIGIT_SIZE = 20
@@ -282,7 +282,7 @@ def frame_like_mnist(gray, *, fast=True, box=None):
     known. Returns the digit and ``(scale, centre_row, centre_col)``: model
     pixels per input pixel, and where the centre of mass lies in the input.
     """
-    coarse = min(gray.shape) // 64
+    coarse = min(gray.shape) // COARSE_SIZE
     if fast and coarse > 1:
         factor = _mnist_reduction(_ink_box(_block_mean(gray, coarse)), coarse)
         if factor > 1:

@@ -25,11 +25,11 @@ def contact_sheet(input_dir, *, n=32, config=None, scale=4, **settings):
     tiles = []
     for path in itertools.islice(discover(input_dir, recursive=settings.recursive), n * 2):
         try:
-            image = read_scan(path, max_pixels=settings.max_pixels).pixels
-            digit, _ = adapter.before(image)
+            scan = read_scan(path, max_pixels=settings.max_pixels, reduction=adapter.reduction)  # as run reads it
+            digit, _ = adapter.before(scan)
         except ScanError:
             continue
-        scan = transform.resize(to_grayscale(image), (28, 28), anti_aliasing=True)
+        scan = transform.resize(to_grayscale(scan.pixels), (28, 28), anti_aliasing=True)
         tiles.append((scan, digit, denoiser.denoise(digit[None])[0]))
         if len(tiles) == n:
             break

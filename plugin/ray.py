@@ -15,7 +15,7 @@ from .adapter import ScanAdapter
 from .config import make_settings
 from .denoiser import load_denoiser
 from .errors import DigitDenoiseError
-from .runner import output_path
+from .runner import output_path, output_suffix
 from .files import replace_atomically
 from .scans import IMAGE_SUFFIXES, encode_image
 
@@ -47,8 +47,7 @@ class DenoiseBatch:
         if ready:
             results = self.denoiser.denoise(np.stack([digit for _, digit, _ in ready]))
             for (index, _, frame), result in zip(ready, results):
-                suffix = ".png" if self.settings.format == "png" else Path(paths[index]).suffix
-                outputs[index] = encode_image(self.adapter.after(result, frame), suffix)
+                outputs[index] = encode_image(self.adapter.after(result, frame), output_suffix(paths[index], self.settings.format))
         return {"path": np.array(paths, dtype=object), "output": np.array(outputs, dtype=object),
                 "error": np.array(errors, dtype=object)}
 

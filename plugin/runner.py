@@ -1,8 +1,8 @@
 """The folder runner: discover scans, adapt, denoise in batches, write the mirrored tree.
 
-A run streams: files are discovered lazily and handled a batch at a time,
-with the next batch decoded on a thread pool while the model works on the
-current one, so memory stays flat whatever the folder's size. Outputs are
+A run streams: files are discovered lazily and handled a batch at a time;
+while the model works on one batch, a thread pool decodes the next and writes
+the previous one, so memory stays flat whatever the folder's size. Outputs are
 written atomically and recorded in a manifest, so a killed run can simply be
 run again and skips what is up to date.
 """
@@ -304,11 +304,14 @@ def discover(input_dir, output_dir=None, *, recursive=True, follow_symlinks=Fals
     """
     root = Path(input_dir).resolve()
     output_dir = Path(output_dir).resolve() if output_dir is not None else None
+
+    def descend(folder):
+        real = folder.resolve()
+        return real != output_dir and (follow_symlinks or real.is_relative_to(root))
+
     for folder, subfolders, names in os.walk(input_dir, followlinks=follow_symlinks):
         subfolders[:] = sorted(
-            name for name in subfolders
-            if recursive and not name.startswith(".") and (Path(folder) / name).resolve() != output_dir
-            and (follow_symlinks or (Path(folder) / name).resolve().is_relative_to(root))
+            name for name in subfolders if recursive and not name.startswith(".") and descend(Path(folder) / name)
         )
         for name in sorted(names):
             path = Path(folder) / name
@@ -325,8 +328,10 @@ def discover(input_dir, output_dir=None, *, recursive=True, follow_symlinks=Fals
 
 
 def output_path(source, input_dir, output_dir, output_format):
-    """Where the result for ``source`` goes: the same relative path, as ``.png`` unless format is 'same'."""
-    relative = Path(source).relative_to(input_dir)
-    if output_format == "png":
-        relative = relative.with_suffix(".png")
-    return Path(output_dir) / relative
+    """Where the result for ``source`` goes: the same relative path, with ``output_suffix``."""
+    return Path(output_dir) / Path(source).relative_to(input_dir).with_suffix(output_suffix(source, output_format))
+
+
+def output_suffix(source, output_format):
+    """The suffix of ``source``'s result: ``.png``, or with format 'same' the source's own."""
+    return ".png" if output_format == "png" else Path(source).suffix

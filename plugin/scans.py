@@ -15,6 +15,7 @@ PILLOW_FORMATS = {
     ".bmp": "BMP", ".pgm": "PPM", ".ppm": "PPM", ".pnm": "PPM",
 }
 IMAGE_SUFFIXES = frozenset(PILLOW_FORMATS)
+COARSE_SIZE = 64  # px: the shorter side of the coarse copy that decides how far a large scan may shrink
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,7 +75,7 @@ def read_scan(path, *, max_pixels=50_000_000, reduction=None):
                         "raise max_pixels if the file is trusted"
                     )
                 shape, factor = (height, width), 1
-                coarse_factor = min(width, height) // 64
+                coarse_factor = min(width, height) // COARSE_SIZE
                 if reduction is not None and image.mode in ("L", "RGB", "RGBA") and coarse_factor > 1:
                     coarse = np.asarray(image.reduce(coarse_factor))
                     factor = reduction(coarse, coarse_factor)
