@@ -34,4 +34,15 @@ def root(
 
 
 def main():
-    app()
+    """The console script: no traceback ever reaches the user; an unexpected error is one line and exit code 70."""
+    import os
+
+    from .reporting import EXIT_INTERNAL, error
+
+    try:
+        app(standalone_mode=True)
+    except Exception as failure:  # a bug: say so in one line; DIGIT_DENOISE_TRACEBACK=1 shows the traceback
+        if os.environ.get("DIGIT_DENOISE_TRACEBACK"):
+            raise
+        error(f"internal error: {type(failure).__name__}: {failure} (set DIGIT_DENOISE_TRACEBACK=1 to see where)")
+        raise SystemExit(EXIT_INTERNAL) from None

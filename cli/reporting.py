@@ -5,37 +5,43 @@ import sys
 
 import typer
 
-EXIT_OK = 0
 EXIT_FILES_FAILED = 1
 EXIT_USAGE = 2
 EXIT_LOCKED = 3
+EXIT_INTERNAL = 70
 EXIT_INTERRUPTED = 130
 EXIT_CODES_HELP = (
-    "Exit codes: 0 all files done; 1 some files failed (or --max-failures exceeded); "
-    "2 usage, config or model error; 3 another run holds the output folder's lock; 130 interrupted."
+    "Exit codes: 0 all files done; 1 some files failed (or --max-failures exceeded, or the output folder "
+    "could no longer be written); 2 usage, config or model error; 3 another run holds the output folder's lock; "
+    "70 an internal error (a bug: please report it); 130 interrupted."
 )
 
 
-def error(message):
+def error(message, log=None):
+    """One red line on stderr (and in the run's log), safe to print whatever file names it holds."""
+    from digit_denoise.files import printable
+
+    message = printable(message)
     typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+    if log is not None:
+        log.error("%s", message)
 
 
 @contextlib.contextmanager
-def library_errors():
+def library_errors(log=None):
     """Turn the library's exceptions into a one-line message and exit code 2 (3 for a held lock)."""
-    from digit_denoise.errors import DigitDenoiseError
-    from digit_denoise.manifest import RunLockedError
+    from digit_denoise.errors import DigitDenoiseError, RunLockedError
 
     try:
         yield
     except RunLockedError as failure:
-        error(str(failure))
+        error(str(failure), log)
         raise typer.Exit(EXIT_LOCKED) from None
     except DigitDenoiseError as failure:
-        error(str(failure))
+        error(str(failure), log)
         raise typer.Exit(EXIT_USAGE) from None
     except KeyboardInterrupt:
-        error("interrupted")
+        error("interrupted", log)
         raise typer.Exit(EXIT_INTERRUPTED) from None
 
 

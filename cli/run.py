@@ -3,6 +3,7 @@
 import contextlib
 import json
 import logging
+import os
 import signal
 import threading
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .reporting import EXIT_FILES_FAILED, EXIT_INTERRUPTED, library_errors, progress
+from .reporting import EXIT_FILES_FAILED, EXIT_INTERRUPTED, error, library_errors, progress
 
 app = typer.Typer()
 
@@ -43,43 +44,76 @@ def run(
     in OUTPUT_DIR) are skipped, so an interrupted run can simply be run again.
     """
     from digit_denoise import denoise_folder
-    from digit_denoise.files import replace_atomically
+    from digit_denoise.files import printable
 
+    with library_errors():
+        _check_writable_file(report, "--report")
+        _check_writable_file(log_file, "--log-file")
     log = _logger(log_file)
     stop = threading.Event()
-    with library_errors(), _stop_on_signals(stop), progress("denoising", quiet=quiet) as update:
-        log.info("run %s -> %s", input_dir, output_dir)
+    with library_errors(log), _stop_on_signals(stop), progress("denoising", quiet=quiet) as update:
+        log.info("run %s -> %s", printable(input_dir), printable(output_dir))
         summary = denoise_folder(
             input_dir, output_dir, config=config, dry_run=dry_run, stop=stop, on_progress=update, model=model,
             polarity=polarity, framing=framing, normalize=normalize, size=size, format=format, recursive=recursive,
             overwrite=overwrite, max_failures=max_failures, follow_symlinks=follow_symlinks, batch_size=batch_size,
             workers=workers,
         )
-        if report:
-            text = json.dumps(summary.to_dict(), indent=2) + "\n"
-            replace_atomically(report, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    for warning in summary.warnings:
+        typer.secho(f"warning: {printable(warning)}", err=True, fg=typer.colors.YELLOW)
+        log.warning("%s", printable(warning))
     if dry_run:
         for path in summary.planned:
-            typer.echo(f"would process {path}")
+            typer.echo(f"would process {printable(path)}")
     for failure in summary.failures:
-        typer.secho(f"failed: {failure['path']}: {failure['reason']}", err=True, fg=typer.colors.YELLOW)
-        log.warning("failed: %s: %s", failure["path"], failure["reason"])
+        typer.secho(f"failed: {failure['path']}: {printable(failure['reason'])}", err=True, fg=typer.colors.YELLOW)
+        log.warning("failed: %s: %s", failure["path"], printable(failure["reason"]))
     line = (
         f"{summary.processed} processed, {summary.skipped} skipped ({summary.up_to_date} up to date), "
         f"{summary.failed} failed in {summary.seconds:.1f} s ({summary.images_per_second:.0f} images/s) "
         f"with model {summary.model}"
     )
+    if summary.stopped:
+        line += f"; stopped early: {printable(summary.stopped)}"
     if summary.stopped_at_max_failures:
         line += f"; stopped after more than {summary.settings['max_failures']} failures"
     if summary.interrupted:
         line += "; interrupted, run again to finish"
     log.info(line)
-    if not quiet or summary.interrupted:
+    if not quiet or summary.interrupted or summary.stopped:
         typer.echo(line, err=quiet)
+    if report:
+        _write_report(report, summary, log)
     if summary.interrupted:
         raise typer.Exit(EXIT_INTERRUPTED)
-    if summary.failed:
+    if summary.failed or summary.stopped:
         raise typer.Exit(EXIT_FILES_FAILED)
+
+
+def _check_writable_file(path, option):
+    """Refuse, before any work, a --report or --log-file that could not be written at the end."""
+    from digit_denoise.errors import ConfigError
+
+    if path is None:
+        return
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise ConfigError(f"{option} {path}: the folder {folder} does not exist; create it or choose another path")
+    if path.is_dir():
+        raise ConfigError(f"{option} {path}: is a folder; give a file path")
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise ConfigError(f"{option} {path}: cannot be written (permission denied); choose another path")
+
+
+def _write_report(report, summary, log):
+    from digit_denoise.files import printable, replace_atomically
+
+    text = json.dumps(summary.to_dict(), indent=2) + "\n"
+    try:
+        replace_atomically(report, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    except OSError as failure:
+        error(f"--report {report}: cannot write the report ({failure.strerror or failure})", log)
+        raise typer.Exit(EXIT_FILES_FAILED) from None
 
 
 def _logger(log_file):

@@ -29,7 +29,7 @@ _EXPORTS = {
     "ConfigError": "errors",
     "ModelError": "errors",
     "DataError": "errors",
-    "RunLockedError": "manifest",
+    "RunLockedError": "errors",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -36,6 +36,7 @@ class Frame:
     low: float
     high: float
     placement: tuple = None  # mnist framing: (model pixels per input pixel, centre row, centre col)
+    peak: float = 1.0  # a float image's white: 1, or 255 or 65535 for one that holds 8- or 16-bit values
 
 
 @dataclasses.dataclass(frozen=True)
@@ -112,7 +113,8 @@ class ScanAdapter:
         """``before``; ``known`` is ``(gray, inverted, low, high, ink_box)`` when already worked out for these pixels."""
         scan = image if isinstance(image, Scan) else Scan(np.asarray(image), np.shape(image)[:2])
         gray, inverted, low, high, box = known or (*self._model_gray(scan.pixels), None)
-        frame = dict(shape=tuple(scan.shape), dtype=scan.pixels.dtype, inverted=inverted, low=low, high=high)
+        frame = dict(shape=tuple(scan.shape), dtype=scan.pixels.dtype, inverted=inverted, low=low, high=high,
+                     peak=float_peak(scan.pixels))
         if self.framing == "none":
             if gray.shape != (MODEL_SIZE, MODEL_SIZE):
                 raise ScanError(f"framing 'none' needs a 28x28 image, got {gray.shape[0]}x{gray.shape[1]}")
@@ -204,7 +206,8 @@ class ScanAdapter:
             digit = digit * (frame.high - frame.low) + frame.low
         if frame.inverted:
             digit = 1.0 - digit
-        return to_dtype(np.clip(digit, 0.0, 1.0), frame.dtype)
+        image = to_dtype(np.clip(digit, 0.0, 1.0), frame.dtype)
+        return image * frame.peak if frame.peak != 1 else image
 
     def _unframe(self, digit, frame):
         if frame.placement is None:
@@ -227,8 +230,10 @@ def to_grayscale(image):
         raise ScanError(f"the image is empty (shape {image.shape})")
     if image.dtype == np.uint8 and channels == 0:
         return image * (1 / 255)  # what img_as_float does, without its overhead
-    if image.dtype.kind == "f" and not np.all(np.isfinite(image)):
-        raise ScanError("the image holds NaN or infinite values")
+    if image.dtype.kind == "f":
+        if not np.all(np.isfinite(image)):
+            raise ScanError("the image holds NaN or infinite values")
+        image = image / float_peak(image)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # img_as_float's precision-loss warnings are expected here
         image = img_as_float(image)
@@ -241,6 +246,18 @@ def to_grayscale(image):
     if channels == 3:
         return color.rgb2gray(image)
     return image[..., 0] if channels == 1 else image
+
+
+def float_peak(image):
+    """The value that stands for white in ``image``: 1 for floats in [0, 1] (and for integer images), 255 or 65535
+    for a float image that holds 8- or 16-bit values, as some TIFF writers store them."""
+    if image.dtype.kind != "f" or image.size == 0:
+        return 1.0
+    largest = float(np.max(image))
+    for peak in (1.0, 255.0, 65535.0):
+        if largest <= peak:
+            return peak
+    raise ScanError(f"a float image with values up to {largest:g}; expected [0, 1], 0-255 or 0-65535")
 
 
 def to_dtype(image, dtype):

@@ -8,6 +8,7 @@ the same way.
 
 import dataclasses
 import difflib
+import reprlib
 from pathlib import Path
 
 from .errors import ConfigError
@@ -81,7 +82,7 @@ class Settings:
         for key, allowed in CHOICES.items():
             value = getattr(self, key)
             if value not in allowed:
-                raise ConfigError(f"{key}: {value!r} is not one of {', '.join(allowed)}")
+                raise ConfigError(f"{key}: {excerpt(value)} is not one of {', '.join(allowed)}")
         _check_type("model", self.model, str)
         for key in ("recursive", "overwrite", "follow_symlinks"):
             _check_type(key, getattr(self, key), bool)
@@ -91,7 +92,7 @@ class Settings:
                 continue
             _check_type(key, value, int)
             if value < least:
-                raise ConfigError(f"{key}: must be an integer of at least {least}, got {value}")
+                raise ConfigError(f"{key}: must be an integer of at least {least}, got {excerpt(value)}")
         low_high = self.percentiles
         if (
             not isinstance(low_high, (list, tuple))
@@ -99,7 +100,7 @@ class Settings:
             or not all(isinstance(p, (int, float)) and not isinstance(p, bool) for p in low_high)
             or not 0 <= low_high[0] < low_high[1] <= 100
         ):
-            raise ConfigError(f"percentiles: expected [low, high] with 0 <= low < high <= 100, got {low_high!r}")
+            raise ConfigError(f"percentiles: expected [low, high] with 0 <= low < high <= 100, got {excerpt(low_high)}")
         object.__setattr__(self, "percentiles", (float(low_high[0]), float(low_high[1])))
 
     def to_dict(self):
@@ -110,19 +111,27 @@ class Settings:
 
 
 FIELDS = tuple(field.name for field in dataclasses.fields(Settings))
+_EXCERPT = reprlib.Repr()
+_EXCERPT.maxlevel, _EXCERPT.maxstring, _EXCERPT.maxother = 2, 60, 60
+_EXCERPT.maxlist = _EXCERPT.maxtuple = _EXCERPT.maxdict = _EXCERPT.maxset = 4
+
+
+def excerpt(value):
+    """A short ``repr`` of a setting's value for messages: a YAML file's anchors can expand a value beyond memory."""
+    return _EXCERPT.repr(value)
 
 
 def _check_type(key, value, expected):
     if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-        raise ConfigError(f"{key}: expected {expected.__name__}, got {type(value).__name__} {value!r}")
+        raise ConfigError(f"{key}: expected {expected.__name__}, got {type(value).__name__} {excerpt(value)}")
 
 
 def _reject_unknown(keys, source):
     for key in keys:
         if key not in FIELDS:
-            close = difflib.get_close_matches(str(key), FIELDS, n=1)
+            close = difflib.get_close_matches(str(key)[:100], FIELDS, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(FIELDS)}"
-            raise ConfigError(f"{source}unknown key {key!r}{hint}")
+            raise ConfigError(f"{source}unknown key {excerpt(key)}{hint}")
 
 
 def read_config_file(path):
@@ -134,6 +143,10 @@ def read_config_file(path):
         values = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as error:
         raise ConfigError(f"{path}: cannot read config file ({error.strerror})") from error
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte {error.object[error.start]:#04x} at offset {error.start}); save it as UTF-8"
+        ) from None
     except yaml.YAMLError as error:
         raise ConfigError(f"{path}: not valid YAML ({error})") from error
     if values is None:

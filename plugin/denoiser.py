@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ModelError
+from .errors import ModelError, ScanError
 from .registry import DEFAULT_MODEL, available_models
 
 IDENTITY = "none"
@@ -48,7 +48,7 @@ class Denoiser:
         """
         batch = np.asarray(batch, dtype=np.float32)
         if batch.ndim != 3 or batch.shape[1:] != (28, 28):
-            raise ValueError(f"expected a batch of shape (N, 28, 28), got {batch.shape}")
+            raise ScanError(f"expected a batch of shape (N, 28, 28), got {batch.shape}")
         if self.model is None or len(batch) == 0:
             return np.clip(batch, 0.0, 1.0)
         if self._forward is None:
@@ -118,9 +118,11 @@ def load_denoiser(name_or_path=None):
         return denoiser if entry.origin == "built-in" else Denoiser(name, denoiser.model, entry.card, entry.path)
     try:
         model = entry.loader()
-    except Exception as error:
-        raise ModelError(f"model {name!r} ({entry.origin}): its loader failed ({error})") from error
-    _check_input_shape(model, f"model {name!r} ({entry.origin})")
+    except KeyboardInterrupt:
+        raise
+    except BaseException as error:  # a plugin's loader may raise anything, SystemExit included
+        raise ModelError(f"model {name!r} ({entry.origin}): its loader failed ({type(error).__name__}: {error})") from None
+    _check_shapes(model, f"model {name!r} ({entry.origin})")
     return Denoiser(name, model, entry.card)
 
 
@@ -154,21 +156,33 @@ def _configure_tensorflow():
 
 
 def _load_keras(path):
+    import zipfile
+
     import keras
 
     _configure_tensorflow()
+    if not zipfile.is_zipfile(path):  # keras would report a garbage file as "File not found"
+        raise ModelError(f"{path}: not a .keras model file (a .keras file is a zip archive); check the path")
     try:
         model = keras.saving.load_model(path, safe_mode=True)
     except Exception as error:  # keras raises many types for a bad file
         raise ModelError(f"{path}: cannot load as a Keras model with safe_mode ({error})") from error
-    _check_input_shape(model, path)
+    _check_shapes(model, path)
     return model
 
 
-def _check_input_shape(model, where):
-    shape = getattr(model, "input_shape", None)
-    if isinstance(shape, list) or shape is None or tuple(shape[1:]) not in ((28, 28), (28, 28, 1)):
-        raise ModelError(f"{where}: the model takes input of shape {shape}; digit-denoise needs (N, 28, 28[, 1])")
+_DIGIT_SHAPES = ((28, 28), (28, 28, 1))
+
+
+def _check_shapes(model, where):
+    """A denoiser takes a batch of 28x28 digits and gives back the same shape."""
+    shapes = [getattr(model, "input_shape", None), getattr(model, "output_shape", None)]
+    for shape, side in zip(shapes, ("input", "output")):
+        if isinstance(shape, list) or shape is None or tuple(shape[1:]) not in _DIGIT_SHAPES:
+            raise ModelError(
+                f"{where}: the model's {side} has shape {shape}; digit-denoise needs (N, 28, 28) or (N, 28, 28, 1) "
+                "in and out"
+            )
 
 
 def denoise(image, *, model=None, polarity="auto", framing="mnist", normalize="percentile", size="model"):

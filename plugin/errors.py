@@ -6,7 +6,14 @@ class DigitDenoiseError(Exception):
 
 
 class ScanError(DigitDenoiseError, ValueError):
-    """An input image that cannot be read or adapted; the message names the file."""
+    """An input image that cannot be read or adapted.
+
+    ``str(error)`` names the file when it is known; ``reason`` is the message without it.
+    """
+
+    def __init__(self, reason, path=None):
+        self.reason, self.path = reason, path
+        super().__init__(f"{path}: {reason}" if path is not None else reason)
 
 
 class ConfigError(DigitDenoiseError, ValueError):
@@ -19,3 +26,7 @@ class ModelError(DigitDenoiseError):
 
 class DataError(DigitDenoiseError, ValueError):
     """Training or evaluation data that cannot be used."""
+
+
+class RunLockedError(DigitDenoiseError):
+    """Another run holds the output folder's lock."""

@@ -1,27 +1,26 @@
 """The manifest and lock that make runs resumable and exclusive.
 
 The manifest is a small SQLite file in the output folder. A row says: this
-output was written from an input of this size and mtime, with this model and
-these settings (the run key). Rows are committed after their outputs are in
-place, so after a crash the manifest never claims an output that is missing;
-at worst a finished file is redone.
+output, of this size and mtime, was written from an input of this size and
+mtime, with this model and these settings (the run key). Rows are committed
+after their outputs are in place, so after a crash the manifest never claims
+an output that is missing; at worst a finished file is redone. An output that
+was changed or removed since is redone too.
 """
 
+import datetime
 import hashlib
 import json
 import os
 import sqlite3
 from pathlib import Path
 
-from .errors import DigitDenoiseError
-from .files import TEMPORARY_MARK
+from .errors import ConfigError, RunLockedError
+from .files import is_temporary_name
 
 MANIFEST_NAME = ".digit-denoise-manifest.sqlite"
 LOCK_NAME = ".digit-denoise.lock"
-
-
-class RunLockedError(DigitDenoiseError):
-    """Another run holds the output folder's lock."""
+SCHEMA_VERSION = 2  # 2: outputs keyed by their bytes, with the output's own size and mtime
 
 
 def run_key(model_sha256, settings):
@@ -30,52 +29,134 @@ def run_key(model_sha256, settings):
     return hashlib.sha256(json.dumps([model_sha256, relevant], sort_keys=True).encode()).hexdigest()
 
 
+class ManifestWriteError(Exception):
+    """The manifest cannot record finished outputs (say, the disk is full)."""
+
+
 class Manifest:
-    """Which outputs are up to date, keyed by their path relative to the output folder."""
+    """Which outputs are up to date, keyed by their path relative to the output folder.
+
+    An unreadable manifest is moved aside and a new one started; ``warnings``
+    then says so. Raises ``ConfigError`` when the manifest's path is a symlink
+    or not a file, or the manifest cannot be created.
+    """
 
     def __init__(self, output_dir):
-        self._db = sqlite3.connect(Path(output_dir) / MANIFEST_NAME)
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS outputs (output TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, key TEXT)"
-        )
+        self.path = Path(output_dir) / MANIFEST_NAME
+        self.warnings = []
+        _refuse_planted(self.path, "manifest")
+        try:
+            self._db = _open(self.path)
+        except sqlite3.DatabaseError as error:
+            if isinstance(error, sqlite3.OperationalError) and "corrupt" not in str(error):
+                raise ConfigError(f"{self.path}: cannot open the manifest ({error}); check the output folder") from None
+            stamp = datetime.datetime.now().strftime("%Y%m%dT%H%M%S")
+            aside = self.path.with_name(f"{MANIFEST_NAME}.corrupt-{stamp}")
+            os.replace(self.path, aside)
+            self.warnings.append(
+                f"{self.path}: the manifest was unreadable ({error}); moved it aside to {aside.name} and started "
+                "a new one, so every file is redone once"
+            )
+            try:
+                self._db = _open(self.path)
+            except sqlite3.Error as again:
+                raise ConfigError(f"{self.path}: cannot create the manifest ({again})") from None
 
-    def is_current(self, output, source_stat, key):
-        row = self._db.execute("SELECT size, mtime_ns, key FROM outputs WHERE output = ?", (output,)).fetchone()
-        return row == (source_stat.st_size, source_stat.st_mtime_ns, key)
+    def is_current(self, output, source_stat, output_stat, key):
+        """Whether ``output`` (a relative path) was written from this very input with ``key`` and is unchanged since."""
+        row = self._db.execute(
+            "SELECT source_size, source_mtime_ns, output_size, output_mtime_ns, key FROM outputs WHERE output = ?",
+            (os.fsencode(output),),
+        ).fetchone()
+        return row == (source_stat.st_size, source_stat.st_mtime_ns, output_stat.st_size, output_stat.st_mtime_ns, key)
 
     def record(self, entries):
-        """Record ``(output, source_stat, key)`` triples for outputs now in place, in one transaction."""
-        with self._db:
-            self._db.executemany(
-                "INSERT OR REPLACE INTO outputs VALUES (?, ?, ?, ?)",
-                [(output, stat.st_size, stat.st_mtime_ns, key) for output, stat, key in entries],
-            )
+        """Record ``(output, source_stat, output_stat, key)`` for outputs now in place, in one transaction.
+
+        Raises ``ManifestWriteError`` when the database cannot be written.
+        """
+        rows = [
+            (os.fsencode(output), source.st_size, source.st_mtime_ns, written.st_size, written.st_mtime_ns, key)
+            for output, source, written, key in entries
+        ]
+        try:
+            with self._db:
+                self._db.executemany("INSERT OR REPLACE INTO outputs VALUES (?, ?, ?, ?, ?, ?)", rows)
+        except sqlite3.Error as error:
+            raise ManifestWriteError(f"{self.path}: cannot record finished outputs ({error})") from None
 
     def close(self):
         self._db.close()
 
 
+def _open(path):
+    """Connect, check the file is a sound SQLite database, and bring its table to this schema."""
+    db = sqlite3.connect(path)
+    try:
+        if db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+            raise sqlite3.DatabaseError("database disk image is malformed")
+        if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+            with db:  # an older manifest: its rows cannot be trusted with this schema, so every file is redone once
+                db.execute("DROP TABLE IF EXISTS outputs")
+                db.execute(
+                    "CREATE TABLE outputs (output BLOB PRIMARY KEY, source_size INTEGER, source_mtime_ns INTEGER,"
+                    " output_size INTEGER, output_mtime_ns INTEGER, key TEXT)"
+                )
+                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def _refuse_planted(path, what):
+    """A symlink or a folder where digit-denoise keeps its own file could make a run write elsewhere: refuse it."""
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        raise ConfigError(
+            f"{path}: the {what} path is a symlink or not a plain file; digit-denoise keeps its {what} there. "
+            "Remove it and run again"
+        )
+
+
 def lock_output(output_dir):
     """Take the output folder's lock without waiting; the OS frees it when the holder dies.
 
-    Returns the held ``filelock.FileLock``. Raises ``RunLockedError`` when another run holds it.
+    Returns the held ``filelock.FileLock``. Raises ``RunLockedError`` when another
+    run holds it, ``ConfigError`` when the lock cannot be made there (a read-only
+    or unwritable folder, a symlink planted at the lock's path).
     """
     from filelock import FileLock, Timeout
 
-    lock = FileLock(Path(output_dir) / LOCK_NAME)
+    path = Path(output_dir) / LOCK_NAME
+    _refuse_planted(path, "lock file")
+    lock = FileLock(path)
     try:
         lock.acquire(timeout=0)
     except Timeout:
         raise RunLockedError(f"{output_dir}: another digit-denoise run is writing here; try again when it ends") from None
+    except OSError as error:
+        raise ConfigError(
+            f"{output_dir}: cannot write to the output folder ({error.strerror or error}); "
+            "choose a writable output folder"
+        ) from None
     return lock
 
 
-def remove_stale_temporaries(output_dir):
-    """Delete temporary files that a killed run left under ``output_dir``; returns how many."""
+def remove_stale_temporaries(output_dir, *, keep_out=None):
+    """Delete the temporary files that a killed run of this tool left under ``output_dir``; returns how many.
+
+    Only names that ``files.temporary_name`` makes are removed, and nothing under ``keep_out``.
+    """
     removed = 0
-    for folder, _, names in os.walk(output_dir):
+    keep_out = Path(keep_out).resolve() if keep_out is not None else None
+    for folder, subfolders, names in os.walk(output_dir, onerror=lambda error: None):
+        if keep_out is not None:
+            subfolders[:] = [name for name in subfolders if Path(folder, name).resolve() != keep_out]
         for name in names:
-            if name.startswith(".") and TEMPORARY_MARK in name:
-                os.unlink(os.path.join(folder, name))
-                removed += 1
+            if is_temporary_name(name):
+                try:
+                    os.unlink(os.path.join(folder, name))
+                    removed += 1
+                except FileNotFoundError:
+                    pass
     return removed

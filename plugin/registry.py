@@ -51,7 +51,9 @@ def available_models():
                 entry = ModelEntry(point.name, origin, card, path=Path(source))
             else:
                 raise TypeError(f"{source!r} is neither a .keras file nor a loader function")
-        except Exception as error:  # a broken plugin must never stop the others
+        except KeyboardInterrupt:
+            raise
+        except BaseException as error:  # a broken plugin must never stop the others, not even with SystemExit
             broken.append((f"{point.name} ({origin})", f"{type(error).__name__}: {error}"))
             continue
         if point.name in models:

@@ -9,6 +9,7 @@ run again and skips what is up to date.
 
 import dataclasses
 import datetime
+import errno
 import functools
 import hashlib
 import itertools
@@ -25,9 +26,13 @@ from digit_denoise.models.data import sha256_of
 from .adapter import ScanAdapter
 from .config import make_settings
 from .denoiser import load_denoiser
-from .errors import ConfigError, DigitDenoiseError
-from .manifest import MANIFEST_NAME, Manifest, lock_output, remove_stale_temporaries, run_key
+from .errors import ConfigError, DigitDenoiseError, ScanError
+from .files import printable
+from .manifest import MANIFEST_NAME, Manifest, ManifestWriteError, lock_output, remove_stale_temporaries, run_key
 from .scans import is_image_name, write_image
+
+# A write that fails with one of these will fail for every file after it: the run stops instead.
+_OUTPUT_UNUSABLE = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
 
 
 @dataclasses.dataclass
@@ -36,9 +41,14 @@ class RunSummary:
 
     ``processed``, ``skipped`` and ``failed`` count files; ``up_to_date``
     counts the skipped files that the manifest showed were done already.
-    ``skipped_files`` lists every other skipped file with its reason (not an
-    image, a symlink leading out of the input folder); ``failures`` lists each
-    failed file with its reason. ``planned`` lists what a dry run would process.
+    ``skipped_files`` lists every other skipped file or folder with its reason
+    (not an image, hidden, a symlink leading out of the input folder or back
+    into a folder already walked); ``failures`` lists each failed file or
+    unreadable folder with its reason. ``planned`` lists what a dry run would
+    process. ``warnings`` holds what went wrong but was mended (a corrupt
+    manifest rebuilt); ``stopped`` says why the run stopped before the end
+    when the output folder could no longer be written (a full disk).
+    Paths are shown as ``files.printable`` makes them.
     """
 
     input_dir: str
@@ -54,8 +64,10 @@ class RunSummary:
     failures: list = dataclasses.field(default_factory=list)
     skipped_files: list = dataclasses.field(default_factory=list)
     planned: list = dataclasses.field(default_factory=list)
+    warnings: list = dataclasses.field(default_factory=list)
     interrupted: bool = False
     stopped_at_max_failures: bool = False
+    stopped: str = ""
     started: str = ""
     seconds: float = 0.0
 
@@ -66,12 +78,14 @@ class RunSummary:
     def to_dict(self):
         return {**dataclasses.asdict(self), "images_per_second": round(self.images_per_second, 1)}
 
-    def _skip(self, path, reason):
-        self.skipped_files.append({"path": str(path), "reason": reason})
+    def skip(self, path, reason):
+        """Count and list a skipped file or folder."""
+        self.skipped_files.append({"path": printable(path), "reason": reason})
         self.skipped += 1
 
-    def _fail(self, path, reason):
-        self.failures.append({"path": str(path), "reason": reason})
+    def fail(self, path, reason):
+        """Count and list a failed file or folder."""
+        self.failures.append({"path": printable(path), "reason": reason})
         self.failed += 1
 
 
@@ -84,6 +98,8 @@ class _Job:
     digit: np.ndarray = None
     frame: object = None
     error: str = None
+    written: os.stat_result = None  # the output's stat once it is in place
+    unusable_output: bool = False  # the write failed in a way every later write will (a full disk)
 
 
 def denoise_folder(input_dir, output_dir, *, config=None, denoiser=None, dry_run=False, stop=None,
@@ -130,6 +146,11 @@ def denoise_folder(input_dir, output_dir, *, config=None, denoiser=None, dry_run
         raise ConfigError(f"{input_dir}: the input folder does not exist")
     if output_dir.resolve() == input_dir.resolve():
         raise ConfigError(f"{output_dir}: the output folder must differ from the input folder; inputs are never overwritten")
+    if input_dir.resolve().is_relative_to(output_dir.resolve()):
+        raise ConfigError(
+            f"{output_dir}: the input folder {input_dir} lies inside this output folder, where outputs could "
+            "overwrite inputs; choose an output folder outside the input folder"
+        )
     lock = None if dry_run else _prepare_output(output_dir)
     try:
         denoiser = denoiser or load_denoiser(settings.model)
@@ -139,6 +160,8 @@ def denoise_folder(input_dir, output_dir, *, config=None, denoiser=None, dry_run
             started=datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
         )
         manifest = Manifest(output_dir) if not dry_run or (output_dir / MANIFEST_NAME).exists() else None
+        if manifest:
+            summary.warnings.extend(manifest.warnings)
         started = time.perf_counter()
         try:
             _run(input_dir, output_dir, settings, denoiser, manifest, summary, dry_run, stop, on_progress)
@@ -181,20 +204,20 @@ def _run(input_dir, output_dir, settings, denoiser, manifest, summary, dry_run, 
         target = output_path(source, input_dir, output_dir, settings.format)
         relative = target.relative_to(output_dir).as_posix()
         if not inside_output(target.parent):
-            summary._fail(source, "its output would lie outside the output folder (a symlink there?); not written")
+            summary.fail(source, "its output would lie outside the output folder (a symlink there?); not written")
             return None
         # Names can only collide within one folder, and folders come one after another: memory stays flat.
         if claimed and next(iter(claimed.values())).parent != source.parent:
             claimed.clear()
         if claimed.setdefault(relative, source) != source:
-            summary._fail(source, f"its output {relative} is also that of {claimed[relative]}; use format 'same'")
+            summary.fail(source, f"its output {printable(relative)} is also that of {printable(claimed[relative])}; use format 'same'")
             return None
         try:
             stat = source.stat()
         except OSError as error:
-            summary._fail(source, f"cannot stat ({error.strerror})")
+            summary.fail(source, f"cannot stat ({error.strerror})")
             return None
-        if not settings.overwrite and manifest and target.exists() and manifest.is_current(relative, stat, key):
+        if not settings.overwrite and manifest and _is_current(manifest, relative, stat, target, key):
             summary.skipped += 1  # counted, not listed: a re-run over 100,000 files must stay small
             summary.up_to_date += 1
             return None
@@ -203,10 +226,12 @@ def _run(input_dir, output_dir, settings, denoiser, manifest, summary, dry_run, 
     def prepare(job):
         try:
             job.digit, job.frame = adapter.read(job.source, max_pixels=settings.max_pixels)
+        except ScanError as error:
+            job.error = error.reason
         except DigitDenoiseError as error:
             job.error = str(error)
         except Exception as error:  # an odd file must not stop the run, whatever its decoder raises
-            job.error = f"{job.source}: cannot decode ({type(error).__name__}: {error})"
+            job.error = f"cannot decode ({type(error).__name__}: {error})"
         return job
 
     def finish(job, result):
@@ -215,28 +240,38 @@ def _run(input_dir, output_dir, settings, denoiser, manifest, summary, dry_run, 
                 job.target.parent.mkdir(parents=True, exist_ok=True)
                 made.add(job.target.parent)
             write_image(job.target, adapter.after(result, job.frame))
+            job.written = os.stat(job.target, follow_symlinks=False)
         except OSError as error:
-            job.error = f"{job.target}: cannot write ({error.strerror or error}); nothing was left behind"
+            job.error = f"cannot write its output ({error.strerror or error}); nothing was left behind"
+            job.unusable_output = error.errno in _OUTPUT_UNUSABLE
         return job
 
     files = discover(input_dir, output_dir, recursive=settings.recursive, follow_symlinks=settings.follow_symlinks,
-                     on_skip=summary._skip)
+                     on_skip=summary.skip, on_error=summary.fail)
     jobs = (job for job in map(plan, files) if job is not None)
     if dry_run:
         summary.planned = [str(job.source) for job in jobs]
         return
 
-    def too_many_failures():
-        return settings.max_failures is not None and summary.failed > settings.max_failures
+    def must_stop():
+        return bool(summary.stopped) or (settings.max_failures is not None and summary.failed > settings.max_failures)
 
     def settle(ready, writes):
         """Wait for a batch's writes; record what was written in the manifest and the summary."""
         written = [job for job, future in zip(ready, writes) if future.result().error is None]
-        manifest.record([(job.relative, job.stat, key) for job in written])
+        try:
+            manifest.record([(job.relative, job.stat, job.written, key) for job in written])
+        except ManifestWriteError as error:
+            summary.stopped = f"{error}; free space or fix the output folder, then run again"
+            for job in written:
+                job.error = "written, but not recorded in the manifest; the next run redoes it"
+            written = []
         summary.processed += len(written)
         for job in ready:
             if job.error is not None:
-                summary._fail(job.source, job.error)
+                summary.fail(job.source, job.error)
+            if job.unusable_output and not summary.stopped:
+                summary.stopped = f"{output_dir}: {job.error.split(';')[0]}; free space or fix the output folder, then run again"
             job.digit = job.frame = None
         if on_progress:
             on_progress(summary.processed + summary.failed + summary.skipped)
@@ -251,23 +286,37 @@ def _run(input_dir, output_dir, settings, denoiser, manifest, summary, dry_run, 
             prepared = [future.result() for future in in_flight]
             for job in prepared:
                 if job.error is not None:
-                    summary._fail(job.source, job.error)
+                    summary.fail(job.source, job.error)
             interrupted = bool(stop and stop.is_set())
-            stopping = interrupted or too_many_failures()
+            stopping = interrupted or must_stop()
             in_flight = [] if stopping else [pool.submit(prepare, job) for job in next(batches, [])]
             ready = [job for job in prepared if job.error is None]
             results = denoiser.denoise(np.stack([job.digit for job in ready])) if ready else []
+            finite = np.isfinite(results).all(axis=(1, 2)) if ready else []
+            for job, ok in zip(ready, finite):
+                if not ok:
+                    summary.fail(job.source, "the model's output holds NaN or infinite values; nothing was written")
+            ready, results = [job for job, ok in zip(ready, finite) if ok], [r for r, ok in zip(results, finite) if ok]
             if writing:
                 settle(*writing)
             writing = ready, [pool.submit(finish, job, result) for job, result in zip(ready, results)]
-            if stopping or too_many_failures():
+            if stopping or must_stop():
                 break
         if writing:
             settle(*writing)
-        for future in in_flight:  # decoding a batch that will not be used (the run stopped at max_failures)
+        for future in in_flight:  # decoding a batch that will not be used (the run stopped early)
             future.cancel()
-    summary.stopped_at_max_failures = too_many_failures()
-    summary.interrupted = interrupted and not summary.stopped_at_max_failures
+    summary.stopped_at_max_failures = not summary.stopped and must_stop()
+    summary.interrupted = interrupted and not must_stop()
+
+
+def _is_current(manifest, relative, source_stat, target, key):
+    """Whether the manifest shows ``target`` as written from this input with ``key``, and unchanged since."""
+    try:
+        written = os.stat(target, follow_symlinks=False)
+    except OSError:
+        return False
+    return manifest.is_current(relative, source_stat, written, key)
 
 
 def default_workers():
@@ -294,35 +343,67 @@ def _chunks(iterable, size):
         yield chunk
 
 
-def discover(input_dir, output_dir=None, *, recursive=True, follow_symlinks=False, on_skip=None):
+def discover(input_dir, output_dir=None, *, recursive=True, follow_symlinks=False, on_skip=None, on_error=None):
     """Yield image files under ``input_dir`` in sorted order, lazily.
 
-    The output folder is left out when it lies inside the input folder, as are
-    hidden files and folders. Symlinks that lead out of ``input_dir`` are
-    skipped unless ``follow_symlinks``. Files that are not images are
-    reported through ``on_skip(path, reason)`` and not yielded.
+    The output folder is left out when it lies inside the input folder. What
+    is not yielded is reported: hidden files and folders, files that are not
+    images, symlinks that lead out of ``input_dir`` (unless
+    ``follow_symlinks``), and symlinks back into a folder already walked go
+    to ``on_skip(path, reason)``; folders that cannot be listed go to
+    ``on_error(path, reason)``.
     """
     root = Path(input_dir).resolve()
     output_dir = Path(output_dir).resolve() if output_dir is not None else None
+    walked = set()  # (device, inode) of every folder walked: with follow_symlinks, a loop is walked once
+
+    def report(callback, path, reason):
+        if callback:
+            callback(path, reason)
+
+    def identity(path):
+        info = os.stat(path)
+        return info.st_dev, info.st_ino
 
     def descend(folder):
+        if not recursive:
+            return False
         real = folder.resolve()
-        return real != output_dir and (follow_symlinks or real.is_relative_to(root))
+        if real == output_dir:
+            return False
+        if folder.name.startswith("."):
+            report(on_skip, folder, "a hidden folder (its name starts with '.')")
+            return False
+        if folder.is_symlink() and not (follow_symlinks or real.is_relative_to(root)):
+            report(on_skip, folder, "a symlink leading out of the input folder (see follow_symlinks)")
+            return False
+        if follow_symlinks:
+            try:
+                key = identity(folder)
+            except OSError as error:
+                report(on_error, folder, f"cannot open the folder ({error.strerror}); make it readable")
+                return False
+            if key in walked:
+                report(on_skip, folder, "a symlink to a folder already walked (a loop); not walked again")
+                return False
+            walked.add(key)
+        return True
 
-    for folder, subfolders, names in os.walk(input_dir, followlinks=follow_symlinks):
-        subfolders[:] = sorted(
-            name for name in subfolders if recursive and not name.startswith(".") and descend(Path(folder) / name)
-        )
+    def unreadable(error):
+        report(on_error, Path(error.filename), f"cannot list the folder ({error.strerror}); make it readable")
+
+    if follow_symlinks:
+        walked.add(identity(input_dir))
+    for folder, subfolders, names in os.walk(input_dir, followlinks=follow_symlinks, onerror=unreadable):
+        subfolders[:] = [name for name in sorted(subfolders) if descend(Path(folder) / name)]
         for name in sorted(names):
             path = Path(folder) / name
             if name.startswith("."):
-                continue
-            if not is_image_name(path):
-                if on_skip:
-                    on_skip(path, "not an image (by its suffix)")
+                report(on_skip, path, "a hidden file (its name starts with '.')")
+            elif not is_image_name(path):
+                report(on_skip, path, "not an image (by its suffix)")
             elif not follow_symlinks and path.is_symlink() and not path.resolve().is_relative_to(root):
-                if on_skip:
-                    on_skip(path, "a symlink leading out of the input folder (see follow_symlinks)")
+                report(on_skip, path, "a symlink leading out of the input folder (see follow_symlinks)")
             else:
                 yield path
 

@@ -42,63 +42,104 @@ def read_scan(path, *, max_pixels=50_000_000, reduction=None):
     path : str, Path or binary file object
         A file object (say, ``io.BytesIO``) should carry a ``name`` for messages.
     max_pixels : int
+        Larger images are refused before decoding. Pillow's own limit is raised
+        to this value when it is lower.
     reduction : callable, optional
         ``reduction(coarse_pixels, coarse_factor) -> factor``: given a cheap
         copy of the image reduced ``coarse_factor`` times, the integer factor
         by which the image may be shrunk (``ScanAdapter.reduction``). The
-        shrinking is Pillow's box reduction, done in C, for 8-bit images.
+        shrinking is Pillow's box reduction, done in C.
 
     Returns
     -------
     Scan
         Its ``pixels`` are (M, N) or (M, N, C) with C in {3, 4} channels
         (gray+alpha comes back as RGBA); uint8, uint16 or float32 as stored.
+        An EXIF orientation is applied, so the pixels are as the image is shown.
 
     Raises
     ------
     ScanError
-        Naming ``path``: unreadable, not an image, truncated or corrupt, or
-        larger than ``max_pixels``.
+        Naming ``path``: unreadable, not an image, truncated or corrupt, holding
+        several pages or frames, or larger than ``max_pixels``.
     """
-    from PIL import Image
+    from PIL import Image, ImageOps
 
     path = Path(path) if isinstance(path, str) else path
     name = path if isinstance(path, Path) else getattr(path, "name", "<stream>")
+    too_large = f"over the limit of {max_pixels:,} pixels; raise max_pixels if the file is trusted"
+    if Image.MAX_IMAGE_PIXELS is not None and max_pixels > Image.MAX_IMAGE_PIXELS:
+        Image.MAX_IMAGE_PIXELS = max_pixels  # our own check below is the guard; Pillow's must not undercut it
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # checked against max_pixels below
             with Image.open(path) as image:
                 width, height = image.size
                 if width * height > max_pixels:
+                    raise ScanError(f"{width}x{height} is {too_large}", name)
+                pages = getattr(image, "n_frames", 1)
+                if pages > 1:
                     raise ScanError(
-                        f"{name}: {width}x{height} is over the limit of {max_pixels} pixels; "
-                        "raise max_pixels if the file is trusted"
+                        f"holds {pages} pages or frames, and only one image per file is supported; "
+                        "split it into one file per page", name
                     )
-                shape, factor = (height, width), 1
-                coarse_factor = min(width, height) // COARSE_SIZE
-                if reduction is not None and image.mode in ("L", "RGB", "RGBA") and coarse_factor > 1:
-                    coarse = np.asarray(image.reduce(coarse_factor))
+                if image.getexif().get(_ORIENTATION, 1) != 1:
+                    image = ImageOps.exif_transpose(image)
+                image = _decodable(image)
+                shape, factor = (image.height, image.width), 1
+                coarse_factor = min(image.size) // COARSE_SIZE
+                if reduction is not None and coarse_factor > 1 and image.mode in _REDUCIBLE:
+                    coarse = _to_array(image.reduce(coarse_factor))
                     factor = reduction(coarse, coarse_factor)
                     if factor == coarse_factor:
                         return Scan(coarse, shape, factor)  # the very pixels the callback saw
                     if factor > 1:
                         image = image.reduce(factor)
                 return Scan(_to_array(image), shape, factor)
-    except ScanError:
+    except ScanError as error:
+        if error.path is None:
+            raise ScanError(error.reason, name) from None
         raise
     except PermissionError as error:
-        raise ScanError(f"{name}: permission denied; make it readable") from error
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-        raise ScanError(f"{name}: the image is over the limit of {max_pixels} pixels ({error})") from error
+        raise ScanError("permission denied; make it readable", name) from error
+    except Image.DecompressionBombError as error:
+        raise ScanError(f"the image is {too_large}", name) from error
     except Image.UnidentifiedImageError as error:
-        raise ScanError(f"{name}: not a readable image ({error})") from error
-    except (OSError, ValueError, SyntaxError) as error:
-        raise ScanError(f"{name}: corrupt or truncated image ({error})") from error
+        raise ScanError("not a readable image (Pillow does not recognise its format)", name) from error
+    except MemoryError as error:
+        raise ScanError("not enough memory to decode it; lower max_pixels or free memory", name) from error
+    except (OSError, ValueError, SyntaxError, EOFError) as error:
+        raise ScanError(f"corrupt or truncated image ({error})", name) from error
+
+
+_ORIENTATION = 0x0112  # the EXIF tag
+_REDUCIBLE = ("L", "RGB", "RGBA", "I", "F")  # the modes Pillow's reduce() takes
+
+
+def _decodable(image):
+    """``image`` in a mode that decodes and reduces compactly: palette and odd 8-bit modes become L, RGB or
+    RGBA, and 16-bit gray becomes 32-bit 'I', which Pillow can reduce (numpy then takes it back to uint16)."""
+    if image.mode in ("I;16", "I;16L", "I;16B", "I;16N"):
+        return image.convert("I")
+    if image.mode in ("L", "RGB", "RGBA", "I", "F"):
+        return image
+    if image.mode == "1":
+        return image.convert("L")
+    has_alpha = "A" in image.mode or "transparency" in image.info
+    if image.mode == "P" and not has_alpha and _gray_palette(image):
+        return image.convert("L")
+    return image.convert("RGBA" if has_alpha else "RGB")
+
+
+def _gray_palette(image):
+    colours = np.frombuffer(image.palette.tobytes(), np.uint8)
+    if image.palette.mode != "RGB" or colours.size % 3:
+        return False
+    colours = colours.reshape(-1, 3)
+    return bool((colours == colours[:, :1]).all())
 
 
 def _to_array(image):
-    if image.mode in ("I;16", "I;16L", "I;16B", "I;16N"):
-        return np.asarray(image).astype(np.uint16)
     if image.mode == "I":
         array = np.asarray(image)
         if array.min() < 0 or array.max() > 65535:
@@ -106,12 +147,7 @@ def _to_array(image):
         return array.astype(np.uint16)
     if image.mode == "F":
         return np.asarray(image, dtype=np.float32)
-    if image.mode in ("L", "RGB", "RGBA"):
-        return np.asarray(image)
-    if image.mode == "1":
-        return np.asarray(image.convert("L"))
-    has_alpha = "A" in image.mode or "transparency" in image.info
-    return np.asarray(image.convert("RGBA" if has_alpha else "RGB"))
+    return np.asarray(image)
 
 
 def write_image(path, image):
