@@ -46,13 +46,13 @@ class DenoiseTransformer(TransformerMixin, BaseEstimator):
 
     def transform(self, X):
         check_is_fitted(self, "denoiser_")
-        shape = np.shape(X)
+        images = isinstance(X, np.ndarray) and X.ndim == 3  # only an ndarray is asked for its shape: array-likes may refuse
         X = self._validate(X, reset=False)
         if X.shape[1] != PIXELS:
             raise ValueError(f"expected rows of {PIXELS} pixels (flattened 28x28 digits), got {X.shape[1]} features")
         digits = np.clip(X / self.data_range, 0.0, 1.0).reshape(-1, 28, 28)
         out = self.denoiser_.denoise(digits)
-        return (out.astype(np.float64) * self.data_range).reshape((len(X), *shape[1:]))
+        return (out.astype(np.float64) * self.data_range).reshape((len(X), 28, 28) if images else (len(X), PIXELS))
 
     def _validate(self, X, *, reset):
         if isinstance(X, np.ndarray) and X.ndim == 3:

@@ -65,7 +65,7 @@ def test_mnist_framing_centres_the_centre_of_mass(digits, offset):
     scan = make_scan(digits[2], size=(120, 90), offset=offset)
     digit, _ = ScanAdapter().before(scan)
     row, col = ndimage.center_of_mass(np.clip(digit - 0.2, 0, None))
-    assert abs(row - FRAME_CENTRE) <= 0.5 and abs(col - FRAME_CENTRE) <= 0.5
+    assert abs(row - 13.5) <= 0.5 and abs(col - 13.5) <= 0.5  # MNIST's centre, (28 - 1) / 2, not the code's constant
     ink_rows = np.flatnonzero((digit > 0.5).any(axis=1))
     ink_cols = np.flatnonzero((digit > 0.5).any(axis=0))
     assert 17 <= max(np.ptp(ink_rows), np.ptp(ink_cols)) + 1 <= 21  # longer side about 20 px
@@ -99,9 +99,27 @@ def test_bad_input_raises_a_scan_error(image, adapter, message):
         adapter.before(image)
 
 
-def test_blank_page_does_not_fail():
-    digit, frame = ScanAdapter(size="original").before(np.full((50, 60), 0.9))
+def test_a_blank_page_comes_back_blank():
+    adapter = ScanAdapter(size="original")
+    digit, frame = adapter.before(np.full((50, 60), 0.9))
     assert digit.shape == (28, 28)
+    np.testing.assert_allclose(adapter.after(digit, frame), 0.9, atol=1e-6)  # paper stays paper, no invented ink
+
+
+def test_a_framed_digit_stays_in_0_1(digits):
+    scan = make_scan(digits[4], size=(120, 100), noise=0.2, rng=np.random.default_rng(2))
+    for normalize in ("percentile", "minmax"):
+        digit, _ = ScanAdapter(normalize=normalize).before(scan)
+        assert digit.min() >= 0.0 and digit.max() <= 1.0 + 1e-9, normalize
+
+
+@pytest.mark.parametrize("side", [101, 100, 37])
+def test_a_centred_disc_frames_symmetric_under_a_half_turn(side):
+    rows, cols = np.mgrid[:side, :side]
+    centre = (side - 1) / 2
+    scan = np.where(np.hypot(rows - centre, cols - centre) < side / 3, 0.1, 0.9)
+    digit, _ = ScanAdapter().before(scan)
+    np.testing.assert_allclose(digit, digit[::-1, ::-1], atol=1e-6)
 
 
 def test_docstring_examples():

@@ -56,11 +56,14 @@ def start_run(*args):
 
 
 def wait_for_outputs(folder, count, process, timeout=60):
+    """Wait until ``count`` outputs exist while ``process`` still runs; fail the test otherwise."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and process.poll() is None:
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "the run ended before it could be stopped midway"
         if len(list(folder.rglob("*.png"))) >= count:
             return
         time.sleep(0.005)
+    pytest.fail(f"fewer than {count} outputs after {timeout} s")
 
 
 @pytest.fixture(scope="module")
@@ -85,6 +88,10 @@ def test_a_stopped_run_resumes_to_the_same_outputs(tmp_path, many_scans, clean_r
         assert "interrupted" in stderr
     finished_before = manifest_rows(out)
     assert 0 < finished_before < 300
+    # What a kill can leave: a temporary file of this tool's shape (planted, since a kill leaves one only by chance).
+    left = out / "box-0" / ".dd-0123456789abcdef-99999.ddtmp.png"
+    left.write_bytes(b"half a file")
+    assert left in temporaries(out)
 
     report = tmp_path / "report.json"
     rerun = subprocess.run([*CLI, "run", str(many_scans), str(out), "--report", str(report)], capture_output=True, text=True)

@@ -71,8 +71,33 @@ def test_bad_files_are_reported_and_the_rest_is_done(tmp_path, scan_tree):
 
 def test_inputs_are_never_modified(tmp_path, scan_tree):
     before = {path: path.read_bytes() for path in scan_tree.rglob("*") if path.is_file()}
-    runner.invoke(app, ["run", str(scan_tree), str(scan_tree / "out-inside")])
+    result = runner.invoke(app, ["run", str(scan_tree), str(scan_tree / "out-inside")])
+    assert result.exit_code == 0, result.output
     assert {path: path.read_bytes() for path in before} == before
+    # The layout where an output path could be an input (the input inside the output) is in test_hostile_inputs.
+
+
+def test_the_summary_goes_to_stdout_and_failures_to_stderr(tmp_path, scan_tree):
+    (scan_tree / "empty.png").write_bytes(b"")
+    result = runner.invoke(app, ["run", str(scan_tree), str(tmp_path / "out")])
+    assert result.exit_code == 1
+    assert "processed" in result.stdout and "processed" not in result.stderr
+    assert "failed:" in result.stderr and "failed:" not in result.stdout
+
+
+def test_two_inputs_with_one_output_name_fail_the_second(tmp_path, digits):
+    from PIL import Image
+
+    root = tmp_path / "scans"
+    root.mkdir()
+    image = Image.fromarray((make_scan(digits[0]) * 255).astype(np.uint8))
+    image.save(root / "a.png")
+    image.save(root / "a.jpg")
+    result = runner.invoke(app, ["run", str(root), str(tmp_path / "out"), "--model", "none", "--report", str(tmp_path / "r.json")])
+    assert result.exit_code == 1
+    summary = json.loads((tmp_path / "r.json").read_text())
+    assert (summary["processed"], summary["failed"]) == (1, 1)
+    assert "use format 'same'" in summary["failures"][0]["reason"]
 
 
 def test_output_inside_input_is_not_fed_back(tmp_path, scan_tree):
@@ -167,3 +192,15 @@ def test_outputs_keep_the_input_bit_depth(tmp_path, digits):
         out = np.asarray(Image.open(tmp_path / "out" / name))
         assert out.dtype == dtype and out.shape == scan.shape, name
         assert np.median(out) > 0.7 * np.iinfo(dtype).max  # light paper, as in the input
+
+
+def test_baseline_tuning_picks_the_best_parameter_of_its_grid(digits):
+    from digit_denoise.evaluation import BASELINES, _apply, _tune
+    from digit_denoise.models.metrics import score
+    from digit_denoise.models.noise import add_gaussian_noise
+
+    clean = digits[:20]
+    noisy = add_gaussian_noise(clean, 0.2, np.random.default_rng(0))
+    function, grid = BASELINES["tv-chambolle"]
+    scores = {parameter: score(clean, _apply(function, noisy, parameter, 0.2))[0] for parameter in grid}
+    assert scores[_tune("tv-chambolle", clean, noisy, 0.2)] == max(scores.values())

@@ -26,6 +26,15 @@ def test_default_model_improves_psnr_on_committed_digits(default, digits, sigma)
     assert ssim > noisy_ssim
 
 
+def test_a_batch_larger_than_a_chunk_equals_one_call_per_image(default, digits, monkeypatch):
+    monkeypatch.setattr("digit_denoise.denoiser.CHUNK", 4)
+    batch = digits[:10]
+    whole = default.denoise(batch)
+    one_by_one = np.concatenate([default.denoise(digit[None]) for digit in batch])
+    assert whole.shape == (10, 28, 28)
+    np.testing.assert_allclose(whole, one_by_one, atol=1e-5)
+
+
 def test_identity_model_returns_its_input(digits):
     identity = load_denoiser("none")
     assert identity.model is None

@@ -40,3 +40,12 @@ def test_ray_outputs_are_identical_to_the_cli_runner(tmp_path, digits, local_ray
     assert ray_files == cli_files and len(ray_files) == 100
     for name in ray_files:
         assert (tmp_path / "ray-out" / name).read_bytes() == (tmp_path / "cli-out" / name).read_bytes(), name
+
+
+def test_ray_keeps_the_input_format_with_format_same(tmp_path, digits, local_ray):
+    root = tmp_path / "scans"
+    root.mkdir()
+    Image.fromarray((make_scan(digits[0]) * 255).round().astype(np.uint8)).save(root / "scan.jpg")
+    summary = denoise_with_ray(root, tmp_path / "out", concurrency=1, format="same", model="none")
+    assert summary["processed"] == 1
+    assert (tmp_path / "out" / "scan.jpg").read_bytes()[:3] == b"\xff\xd8\xff"  # JPEG, not PNG bytes
