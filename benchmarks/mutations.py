@@ -1,0 +1,135 @@
+"""Mutation check: apply small, realistic bugs one at a time and see that the tests catch each on purpose.
+
+Each mutation replaces one exact piece of source with a bug, runs only the tests that should catch
+it, and restores the file (also on Ctrl-C). A mutation whose text is no longer in the source is
+reported as STALE: update the list when the code moves. Add a line for every guard you write.
+
+    python benchmarks/mutations.py            # all of them (several minutes)
+    python benchmarks/mutations.py -k manifest  # those whose name holds 'manifest'
+
+Prints one line per mutation and a count; exits 1 when a bug went unnoticed or a mutation is stale.
+"""
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# (name, file, the source as it is, the bug, test file, pytest -k expression)
+MUTATIONS = [
+    ("max_pixels check deleted", "plugin/scans.py", "if width * height > max_pixels:", "if False:",
+     "tests/test_hostile_inputs.py", "max_pixels_is_checked"),
+    ("output-name collision check deleted", "plugin/runner.py", "if claimed.setdefault(relative, source) != source:",
+     "if False:", "tests/test_cli.py", "one_output_name"),
+    ("manifest ignores the input's size", "plugin/manifest.py",
+     "return row == (source_stat.st_size, source_stat.st_mtime_ns,", "return row is not None and row[1:] == (source_stat.st_mtime_ns,",
+     "tests/test_hostile_inputs.py", "another_size"),
+    ("manifest ignores the output's own size and mtime", "plugin/manifest.py",
+     "return row == (source_stat.st_size, source_stat.st_mtime_ns, output_stat.st_size, output_stat.st_mtime_ns, key)",
+     "return row is not None and row[:2] + row[4:] == (source_stat.st_size, source_stat.st_mtime_ns, key)",
+     "tests/test_hostile_inputs.py", "changed_or_removed"),
+    ("batch_size minimum lowered to 0", "plugin/config.py", '(("batch_size", 1),', '(("batch_size", 0),',
+     "tests/test_hostile_inputs.py", "batch_size_zero"),
+    ("safe_mode off", "plugin/denoiser.py", "safe_mode=True", "safe_mode=False", "tests/test_hostile_inputs.py", "lambda"),
+    ("last partial chunk dropped", "plugin/denoiser.py", "for i in range(0, len(batch), CHUNK)]",
+     "for i in range(0, max(CHUNK, len(batch) // CHUNK * CHUNK), CHUNK)]", "tests/test_denoiser.py", "chunk"),
+    ("summary line sent to stderr", "cli/run.py", "typer.echo(line, err=quiet)", "typer.echo(line, err=True)",
+     "tests/test_cli.py", "stdout"),
+    ("baseline tuning picks the worst parameter", "plugin/evaluation.py", "return max(grid, key=", "return min(grid, key=",
+     "tests/test_cli.py", "tuning"),
+    ("the Ray path always writes PNG", "plugin/ray.py", "output_suffix(paths[index], self.settings.format)", '".png"',
+     "tests/test_ray.py", "format_same"),
+    ("clip after normalization dropped", "plugin/adapter.py", "gray = np.clip((gray - low) / (high - low), 0.0, 1.0)",
+     "gray = (gray - low) / (high - low)", "tests/test_adapter.py", "0_1"),
+    ("frame centre moved by half a pixel", "plugin/adapter.py", "FRAME_CENTRE = (MODEL_SIZE - 1) / 2",
+     "FRAME_CENTRE = MODEL_SIZE / 2", "tests/test_adapter.py", "half_turn or centres"),
+    ("input folder inside the output folder allowed", "plugin/runner.py",
+     "if input_dir.resolve().is_relative_to(output_dir.resolve()):", "if False:",
+     "tests/test_hostile_inputs.py", "inside_the_output"),
+    ("clean-up removes any look-alike temporary", "plugin/files.py",
+     r'_TEMPORARY_NAME = re.compile(r"\.dd-[0-9a-f]{16}-\d+\.ddtmp(\.[^./]{1,16})?")',
+     r'_TEMPORARY_NAME = re.compile(r"\..*\.ddtmp.*")', "tests/test_batch_runs.py", "stale"),
+    ("temporary name keeps the whole file name", "plugin/files.py",
+     'return path.with_name(f".dd-{digest}-{os.getpid()}{TEMPORARY_MARK}{suffix}")',
+     'return path.with_name(f".{path.name}.{os.getpid()}{TEMPORARY_MARK}{suffix}")',
+     "tests/test_hostile_inputs.py", "255_bytes"),
+    ("NaN outputs written", "plugin/runner.py", "finite = np.isfinite(results).all(axis=(1, 2)) if ready else []",
+     "finite = [True] * len(ready)", "tests/test_hostile_inputs.py", "nan"),
+    ("symlink loops walked again", "plugin/runner.py", "if key in walked:", "if False:",
+     "tests/test_hostile_inputs.py", "loops"),
+    ("unreadable folders ignored", "plugin/runner.py",
+     'report(on_error, Path(error.filename), f"cannot list the folder', 'None and report(on_error, Path(error.filename), f"cannot list the folder',
+     "tests/test_hostile_inputs.py", "unreadable"),
+    ("planted manifest symlink followed", "plugin/manifest.py", '_refuse_planted(self.path, "manifest")', "pass",
+     "tests/test_hostile_inputs.py", "planted"),
+    ("corrupt manifest not rebuilt", "plugin/manifest.py", "os.replace(self.path, aside)", "raise",
+     "tests/test_hostile_inputs.py", "corrupt_manifest"),
+    ("manifest keys as text", "plugin/manifest.py", "(os.fsencode(output),),", "(output,),",
+     "tests/test_hostile_inputs.py", "utf8_is_done"),
+    ("a full disk does not stop the run", "plugin/runner.py",
+     "job.unusable_output = error.errno in _OUTPUT_UNUSABLE", "job.unusable_output = False",
+     "tests/test_hostile_inputs.py", "full_disk"),
+    ("EXIF orientation ignored", "plugin/scans.py", "if image.getexif().get(_ORIENTATION, 1) != 1:", "if False:",
+     "tests/test_hostile_inputs.py", "exif"),
+    ("multi-page files read as page 1", "plugin/scans.py", "if pages > 1:", "if False:",
+     "tests/test_hostile_inputs.py", "multi_page"),
+    ("float TIFFs of 0-255 clipped", "plugin/adapter.py", "for peak in (1.0, 255.0, 65535.0):", "for peak in (1.0, 1e9):",
+     "tests/test_hostile_inputs.py", "float_tiff"),
+    ("16-bit images decoded in full", "plugin/scans.py", 'return image.convert("I")', "return image",
+     "tests/test_hostile_inputs.py", "bounded_memory"),
+    ("a plugin's SystemExit escapes", "plugin/registry.py", "except BaseException as error:", "except Exception as error:",
+     "tests/test_hostile_inputs.py", "system_exit"),
+    ("model output shape unchecked", "plugin/denoiser.py",
+     'shapes = [getattr(model, "input_shape", None), getattr(model, "output_shape", None)]',
+     'shapes = [getattr(model, "input_shape", None)] * 2', "tests/test_hostile_inputs.py", "not_a_digit"),
+    ("whole values in config messages", "plugin/config.py", "return _EXCERPT.repr(value)", "return repr(value)[:100000]",
+     "tests/test_hostile_inputs.py", "yaml_bomb"),
+    ("report folder checked only at the end", "cli/run.py", '_check_writable_file(report, "--report")', "pass",
+     "tests/test_hostile_inputs.py", "missing_folder"),
+    ("paths printed raw", "plugin/runner.py", 'self.failures.append({"path": printable(path),',
+     'self.failures.append({"path": str(path),', "tests/test_hostile_inputs.py", "forge"),
+    ("failure reasons repeat the path", "plugin/runner.py", "job.error = error.reason", "job.error = str(error)",
+     "tests/test_batch_runs.py", "bad_files"),
+]
+
+
+def run_tests(test_file, expression, timeout):
+    command = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", test_file, "-k", expression]
+    try:
+        result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return "caught (the tests hung)"
+    if result.returncode == 5:
+        return "NO TEST selected"
+    return "caught" if result.returncode else "MISSED"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-k", default="", help="only mutations whose name holds this text")
+    parser.add_argument("--timeout", type=float, default=300, help="seconds per test run")
+    args = parser.parse_args()
+    tally = {}
+    for name, file, original, bug, test_file, expression in MUTATIONS:
+        if args.k not in name:
+            continue
+        path = ROOT / file
+        source = path.read_text()
+        if source.count(original) != 1:
+            verdict = "STALE (the source moved)"
+        else:
+            try:
+                path.write_text(source.replace(original, bug))
+                verdict = run_tests(test_file, expression, args.timeout)
+            finally:
+                path.write_text(source)
+        tally[verdict.split()[0]] = tally.get(verdict.split()[0], 0) + 1
+        print(f"{verdict:<26} {name}  [{file}; {test_file} -k {expression!r}]", flush=True)
+    print(", ".join(f"{count} {verdict}" for verdict, count in sorted(tally.items())))
+    return 0 if set(tally) <= {"caught"} else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
