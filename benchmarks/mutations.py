@@ -70,7 +70,7 @@ MUTATIONS = [
      "tests/test_hostile_inputs.py", "utf8_is_done"),
     ("a full disk does not stop the run", "plugin/runner.py",
      "job.unusable_output = error.errno in _OUTPUT_UNUSABLE", "job.unusable_output = False",
-     "tests/test_hostile_inputs.py", "full_disk"),
+     "tests/test_hostile_inputs.py", "full_disk or disk_full"),
     ("EXIF orientation ignored", "plugin/scans.py", "if image.getexif().get(_ORIENTATION, 1) != 1:", "if False:",
      "tests/test_hostile_inputs.py", "exif"),
     ("multi-page files read as page 1", "plugin/scans.py", "if pages > 1:", "if False:",

@@ -203,6 +203,7 @@ def test_a_full_disk_stops_the_run_with_a_summary_and_a_report_and_the_rerun_fin
     assert "Traceback" not in result.output and "stopped early" in result.stdout
     summary = json.loads(report.read_text())
     assert summary["stopped"] and 0 < summary["processed"] < 300
+    assert summary["failed"] <= 3 * 16  # stopped at once: at most the batches in flight failed, not the rest
     with sqlite3.connect(f"file:{out / MANIFEST_NAME}?mode=ro", uri=True) as db:
         recorded = db.execute("SELECT COUNT(*) FROM outputs").fetchone()[0]
     assert recorded == summary["processed"]  # everything counted is recorded
@@ -452,3 +453,24 @@ def test_a_plugin_that_raises_system_exit_is_reported_and_skipped(tmp_path):
     assert listed.returncode == 0, listed.stderr
     assert "skipped broken plugin rude" in listed.stderr and "SystemExit" in listed.stderr
     assert "digit-unet" in listed.stdout
+
+
+def test_the_first_write_that_finds_the_disk_full_stops_the_run(tmp_path, digits, monkeypatch):
+    import errno
+
+    for index in range(40):
+        save_scan(tmp_path / "scans" / f"{index:02d}.png", digits[index])
+    real_replace = os.replace
+    written = []
+
+    def fills_up(source, target):
+        if len(written) >= 5:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(target))
+        written.append(target)
+        return real_replace(source, target)
+
+    monkeypatch.setattr("digit_denoise.files.os.replace", fills_up)
+    summary = denoise_folder(tmp_path / "scans", tmp_path / "out", model="none", batch_size=4, workers=1)
+    assert "No space left" in summary.stopped
+    assert summary.processed == 5 and summary.failed <= 3 * 4  # the batches in flight, not the other 30 files
+    assert not summary.stopped_at_max_failures and not summary.interrupted
