@@ -149,7 +149,7 @@ def denoise_folder(input_dir, output_dir, *, config=None, denoiser=None, dry_run
     if input_dir.resolve().is_relative_to(output_dir.resolve()):
         raise ConfigError(
             f"{output_dir}: the input folder {input_dir} lies inside this output folder, where outputs could "
-            "overwrite inputs; choose an output folder outside the input folder"
+            "overwrite inputs; choose an output folder that does not hold the input folder"
         )
     lock = None if dry_run else _prepare_output(output_dir)
     try:
