@@ -62,6 +62,24 @@ class Manifest:
             except sqlite3.Error as again:
                 raise ConfigError(f"{self.path}: cannot create the manifest ({again})") from None
 
+    @classmethod
+    def read_only(cls, output_dir):
+        """The manifest opened for a dry run, which writes nothing: None when there is none, or it is
+        unreadable or of an older schema (every file then counts as to be done)."""
+        path = Path(output_dir) / MANIFEST_NAME
+        if path.is_symlink() or not path.is_file():
+            return None
+        manifest = cls.__new__(cls)
+        manifest.path, manifest.warnings = path, []
+        try:
+            manifest._db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+            if manifest._db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+                manifest.close()
+                return None
+        except sqlite3.Error:
+            return None
+        return manifest
+
     def is_current(self, output, source_stat, output_stat, key):
         """Whether ``output`` (a relative path) was written from this very input with ``key`` and is unchanged since."""
         row = self._db.execute(

@@ -28,7 +28,7 @@ from .config import make_settings
 from .denoiser import load_denoiser
 from .errors import ConfigError, DigitDenoiseError, ScanError
 from .files import printable
-from .manifest import MANIFEST_NAME, Manifest, ManifestWriteError, lock_output, remove_stale_temporaries, run_key
+from .manifest import Manifest, ManifestWriteError, lock_output, remove_stale_temporaries, run_key
 from .scans import is_image_name, write_image
 
 # A write that fails with one of these will fail for every file after it: the run stops instead.
@@ -159,7 +159,7 @@ def denoise_folder(input_dir, output_dir, *, config=None, denoiser=None, dry_run
             settings.to_dict(),
             started=datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
         )
-        manifest = Manifest(output_dir) if not dry_run or (output_dir / MANIFEST_NAME).exists() else None
+        manifest = Manifest.read_only(output_dir) if dry_run else Manifest(output_dir)
         if manifest:
             summary.warnings.extend(manifest.warnings)
         started = time.perf_counter()

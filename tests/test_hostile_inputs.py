@@ -474,3 +474,14 @@ def test_the_first_write_that_finds_the_disk_full_stops_the_run(tmp_path, digits
     assert "No space left" in summary.stopped
     assert summary.processed == 5 and summary.failed <= 3 * 4  # the batches in flight, not the other 30 files
     assert not summary.stopped_at_max_failures and not summary.interrupted
+
+
+def test_a_dry_run_writes_nothing_even_beside_a_corrupt_manifest(tmp_path, digits):
+    save_scan(tmp_path / "scans" / "a.png", digits[0])
+    out = tmp_path / "out"
+    assert denoise_folder(tmp_path / "scans", out, model="none").processed == 1
+    assert denoise_folder(tmp_path / "scans", out, model="none", dry_run=True).planned == []
+    (out / MANIFEST_NAME).write_bytes(b"not a database" * 10)
+    before = snapshot(out)
+    assert len(denoise_folder(tmp_path / "scans", out, model="none", dry_run=True).planned) == 1
+    assert snapshot(out) == before
