@@ -24,9 +24,11 @@ stamp=$(date +%Y-%m-%d)
 code=$?
 case $code in
     0)   ;;                                                        # all done
-    1)   echo "digit-denoise: some files failed, see $LOGS/report-$stamp.json" >&2 ;;
+    1)   if [ -f "$LOGS/report-$stamp.json" ]; then where="$LOGS/report-$stamp.json"; else where="$LOGS/stderr.log"; fi
+         echo "digit-denoise: some files failed or the run stopped early (a full disk?), see $where" >&2 ;;
     3)   echo "digit-denoise: the previous run is still going; skipped tonight" >&2; code=0 ;;
     130) echo "digit-denoise: interrupted; the next run finishes the rest" >&2 ;;
+    70)  echo "digit-denoise: internal error (a bug), see $LOGS/stderr.log" >&2 ;;
     *)   echo "digit-denoise: failed with exit code $code (usage, config or model error), see $LOGS/stderr.log" >&2 ;;
 esac
 exit $code
