@@ -160,16 +160,13 @@ def lock_output(output_dir):
     return lock
 
 
-def remove_stale_temporaries(output_dir, *, keep_out=None):
+def remove_stale_temporaries(output_dir):
     """Delete the temporary files that a killed run of this tool left under ``output_dir``; returns how many.
 
-    Only names that ``files.temporary_name`` makes are removed, and nothing under ``keep_out``.
+    Only names that ``files.temporary_name`` makes are removed.
     """
     removed = 0
-    keep_out = Path(keep_out).resolve() if keep_out is not None else None
-    for folder, subfolders, names in os.walk(output_dir, onerror=lambda error: None):
-        if keep_out is not None:
-            subfolders[:] = [name for name in subfolders if Path(folder, name).resolve() != keep_out]
+    for folder, _, names in os.walk(output_dir, onerror=lambda error: None):
         for name in names:
             if is_temporary_name(name):
                 try:
