@@ -13,7 +13,7 @@ import time
 import numpy as np
 
 from digit_denoise import load_denoiser
-from digit_denoise.models import shipped_file, shipped_models
+from digit_denoise.models import shipped_files, shipped_models
 
 
 def images_per_second(denoiser, batch, seconds=1.0):
@@ -35,7 +35,7 @@ def main():
     for name, card in shipped_models().items():
         denoiser = load_denoiser(name)
         speed = statistics.median(images_per_second(denoiser, batch) for _ in range(args.repeats))
-        size = shipped_file(name).stat().st_size / 1e6
+        size = shipped_files(name).weights.stat().st_size / 1e6
         print(f"{name:<12} {card['parameters']:>9,} {size:>7.2f}MB {speed:>10.0f}")
 
 

@@ -98,9 +98,9 @@ def naive_loop(files, out):
     from skimage import io, transform
     from skimage.util import img_as_ubyte
 
-    from digit_denoise.models import DEFAULT_MODEL, shipped_file
+    from digit_denoise.models import DEFAULT_MODEL, shipped_files
 
-    model = keras.saving.load_model(shipped_file(DEFAULT_MODEL))
+    model = keras.saving.load_model(shipped_files(DEFAULT_MODEL).weights)
     out.mkdir(parents=True, exist_ok=True)
     model.predict(np.zeros((1, 28, 28), np.float32), verbose=0)
     started = time.perf_counter()

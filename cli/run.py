@@ -11,32 +11,24 @@ from typing import Annotated, Optional
 
 import typer
 
+from .options import with_settings_flags
 from .reporting import EXIT_FILES_FAILED, EXIT_INTERRUPTED, error, library_errors, progress
 
 app = typer.Typer()
 
 
 @app.command()
+@with_settings_flags
 def run(
     input_dir: Annotated[Path, typer.Argument(exists=True, file_okay=False, help="Folder of scans (read only).")],
     output_dir: Annotated[Path, typer.Argument(file_okay=False, help="Folder for the results; created if needed.")],
-    model: Annotated[Optional[str], typer.Option(help="Shipped model name, 'default', 'none' (adapter only) or a .keras path.")] = None,
-    config: Annotated[Optional[Path], typer.Option(exists=True, dir_okay=False, help="YAML settings; flags override it.")] = None,
-    polarity: Annotated[Optional[str], typer.Option(help="auto | dark-on-light | light-on-dark")] = None,
-    framing: Annotated[Optional[str], typer.Option(help="mnist | resize | none")] = None,
-    normalize: Annotated[Optional[str], typer.Option(help="percentile | minmax | none")] = None,
-    size: Annotated[Optional[str], typer.Option(help="model (28x28) | original (input's size)")] = None,
-    format: Annotated[Optional[str], typer.Option("--format", help="png | same (keep each input's format)")] = None,
-    recursive: Annotated[Optional[bool], typer.Option("--recursive/--no-recursive", help="Descend into sub-folders.")] = None,
-    overwrite: Annotated[Optional[bool], typer.Option("--overwrite", help="Redo files that are up to date.")] = None,
+    config: Annotated[Optional[Path], typer.Option("--config", "-c", exists=True, dir_okay=False,
+                                                   help="YAML settings; flags override it.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be processed; write nothing.")] = False,
-    max_failures: Annotated[Optional[int], typer.Option(min=0, help="Stop once more than N files failed.")] = None,
-    follow_symlinks: Annotated[Optional[bool], typer.Option("--follow-symlinks", help="Follow symlinks out of INPUT_DIR.")] = None,
-    batch_size: Annotated[Optional[int], typer.Option(help="Images per model call.")] = None,
-    workers: Annotated[Optional[int], typer.Option(help="Decode/encode threads (0: from the CPU count).")] = None,
     report: Annotated[Optional[Path], typer.Option(dir_okay=False, help="Write the run summary as JSON.")] = None,
     log_file: Annotated[Optional[Path], typer.Option(dir_okay=False, help="Append a timestamped log of the run.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+    **settings,
 ):
     """Denoise every scan under INPUT_DIR into the same tree under OUTPUT_DIR.
 
@@ -53,12 +45,8 @@ def run(
     stop = threading.Event()
     with library_errors(log), _stop_on_signals(stop), progress("denoising", quiet=quiet) as update:
         log.info("run %s -> %s", printable(input_dir), printable(output_dir))
-        summary = denoise_folder(
-            input_dir, output_dir, config=config, dry_run=dry_run, stop=stop, on_progress=update, model=model,
-            polarity=polarity, framing=framing, normalize=normalize, size=size, format=format, recursive=recursive,
-            overwrite=overwrite, max_failures=max_failures, follow_symlinks=follow_symlinks, batch_size=batch_size,
-            workers=workers,
-        )
+        summary = denoise_folder(input_dir, output_dir, config=config, dry_run=dry_run, stop=stop, on_progress=update,
+                                 **settings)
     for warning in summary.warnings:
         typer.secho(f"warning: {printable(warning)}", err=True, fg=typer.colors.YELLOW)
         log.warning("%s", printable(warning))

@@ -7,6 +7,9 @@ cheap: Keras is imported only by the modules that build or train models.
 import json
 from pathlib import Path
 
+from .layout import ModelFiles
+
+MODEL_SIZE = 28  # px: every model takes and gives (N, 28, 28) digits, as MNIST
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 DEFAULT_MODEL = "digit-unet"
 
@@ -17,6 +20,6 @@ def shipped_models():
     return dict(sorted(cards.items(), key=lambda item: item[0] != DEFAULT_MODEL))
 
 
-def shipped_file(name, suffix=".keras"):
-    """Path of a shipped model's file: ``.keras``, ``.json``, ``.golden-input.npy`` or ``.golden-output.npy``."""
-    return WEIGHTS_DIR / f"{name}{suffix}"
+def shipped_files(name):
+    """The files of the shipped model ``name`` (see ``layout.ModelFiles``)."""
+    return ModelFiles.named(WEIGHTS_DIR, name)

@@ -9,7 +9,9 @@ trainer and the evaluator treat every model alike.
 import keras
 from keras import layers
 
-IMAGE_SHAPE = (28, 28)
+from . import MODEL_SIZE
+
+IMAGE_SHAPE = (MODEL_SIZE, MODEL_SIZE)
 
 
 def _image_input(name):

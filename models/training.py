@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 
-from . import architectures, noise
+from . import MODEL_SIZE, architectures, inference, noise
 from .data import split_validation
 from .metrics import score
 
@@ -134,10 +134,9 @@ def train(name, x_train, *, epochs=None, seed=0, patience=5, max_seconds=None, c
     return plain, history.history
 
 
-def predict(model, images, batch_size=1024):
-    """Run ``model`` over ``images`` in batches and clip to [0, 1]."""
-    out = [np.asarray(model(images[i : i + batch_size], training=False)) for i in range(0, len(images), batch_size)]
-    return np.clip(np.concatenate(out), 0.0, 1.0)
+def predict(model, images):
+    """Run ``model`` over ``images`` in chunks and clip to [0, 1]."""
+    return inference.predict(lambda x: model(x, training=False), images, model.input_shape[1:])
 
 
 def test_scores(model, x_test, *, seed=0):
@@ -166,7 +165,7 @@ def make_card(model, *, name, x_test, data_sha256, history, seed, seconds):
         "description": recipe.description,
         "architecture": recipe.builder,
         "parameters": int(model.count_params()),
-        "input": {"shape": [28, 28], "dtype": "float32", "range": [0.0, 1.0], "polarity": "light-on-dark"},
+        "input": {"shape": [MODEL_SIZE, MODEL_SIZE], "dtype": "float32", "range": [0.0, 1.0], "polarity": "light-on-dark"},
         "training": {
             "data": "MNIST training set, last 5,000 images held out for validation",
             "data_sha256": data_sha256,

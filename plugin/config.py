@@ -1,98 +1,88 @@
-"""Settings: one validated object shared by the CLI, the Python API and YAML files.
+"""Settings: the one declaration of every setting, shared by the CLI, the Python API and YAML files.
 
-Every field is documented below; ``examples/config.yaml`` shows them all. The
-CLI, ``denoise_folder(**settings)`` and a YAML file all end in
-:func:`make_settings`, so a key means the same thing everywhere and is checked
-the same way.
+Each field of :class:`Settings` is declared once, with :func:`setting`: its
+default, help, choices and whether it changes an output. The CLI's flags, the
+manifest's run key and the check that ``examples/config.yaml`` documents every
+field are derived from it. The CLI, ``denoise_folder(**settings)`` and a YAML
+file all end in :func:`make_settings`, so a key means the same thing
+everywhere and is checked the same way.
 """
 
 import dataclasses
 import difflib
 import reprlib
 from pathlib import Path
+from typing import Optional
 
 from .errors import ConfigError
 
-CHOICES = {
-    "polarity": ("auto", "dark-on-light", "light-on-dark"),
-    "normalize": ("percentile", "minmax", "none"),
-    "framing": ("mnist", "resize", "none"),
-    "size": ("model", "original"),
-    "format": ("png", "same"),
-}
+def setting(default, help, *, choices=None, output=False, short=None, minimum=None):
+    """Declare one field of :class:`Settings`: everything else about a setting is derived from this.
+
+    ``help`` is the one description shown by ``run --help``, the docs and the
+    config check; ``choices`` the allowed values; ``output`` whether the value
+    changes the content of an output (such fields make the manifest's run key,
+    so changing one redoes the outputs); ``short`` a one-letter flag;
+    ``minimum`` the least integer allowed.
+    """
+    metadata = {"help": help, "choices": choices, "output": output, "short": short, "minimum": minimum}
+    return dataclasses.field(default=default, metadata=metadata)
 
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
-    """Everything a denoising run can be told.
+    """Everything a denoising run can be told; each field documents itself (``describe()``).
 
-    Attributes
-    ----------
-    model : str
-        A shipped model's name (``digit-denoise models``), ``default``, ``none``
-        (the adapter alone, no denoising), or the path of a ``.keras`` file.
-    polarity : {'auto', 'dark-on-light', 'light-on-dark'}
-        Ink against paper. ``auto`` takes the dominant intensity as background
-        and inverts dark ink on light paper to MNIST's light-on-dark.
-    normalize : {'percentile', 'minmax', 'none'}
-        Intensity normalization before the model; ``percentile`` maps the
-        ``percentiles`` pair to [0, 1] and clips, as CSBDeep does.
-    percentiles : (float, float)
-        Low and high percentiles for ``normalize: percentile``.
-    framing : {'mnist', 'resize', 'none'}
-        ``mnist`` crops to the ink, scales its longer side to 20 px and centres
-        its centre of mass in a 28x28 frame; ``resize`` resizes the whole image;
-        ``none`` requires 28x28 input.
-    size : {'model', 'original'}
-        Write the 28x28 result, or map it back to the input's geometry.
-    format : {'png', 'same'}
-        Write ``<stem>.png``, or keep each input's format.
-    recursive : bool
-        Descend into sub-folders of the input folder.
-    batch_size : int
-        Images per model call.
-    max_pixels : int
-        Larger images are refused (decompression-bomb guard).
-    overwrite : bool
-        Redo every file, even those the manifest says are up to date.
-    max_failures : int or None
-        Stop the run once more than this many files have failed.
-    follow_symlinks : bool
-        Follow symlinks that lead out of the input folder.
-    workers : int
-        Threads that decode and encode images; 0 picks from the CPU count.
+    The CLI's flags, ``denoise_folder(**settings)``, a YAML file and the
+    manifest's run key are all derived from these declarations.
     """
 
-    model: str = "default"
-    polarity: str = "auto"
-    normalize: str = "percentile"
-    percentiles: tuple = (2.0, 99.8)
-    framing: str = "mnist"
-    size: str = "model"
-    format: str = "png"
-    recursive: bool = True
-    batch_size: int = 256
-    max_pixels: int = 50_000_000
-    overwrite: bool = False
-    max_failures: int = None
-    follow_symlinks: bool = False
-    workers: int = 0
+    model: str = setting(
+        "default", "A shipped model's name (see `digit-denoise models`), 'default', 'none' (the adapter alone, no "
+        "denoising) or the path of a .keras file. The model's sha256 is part of the run key.", short="m")
+    polarity: str = setting(
+        "auto", "Ink against paper. 'auto' takes the dominant intensity as the paper and inverts dark ink on light "
+        "paper to MNIST's light-on-dark (and back when writing).",
+        choices=("auto", "dark-on-light", "light-on-dark"), output=True)
+    normalize: str = setting(
+        "percentile", "Intensity normalization before the model: 'percentile' maps the `percentiles` pair to [0, 1] "
+        "and clips (robust to specks, as CSBDeep does); 'minmax' uses the extremes; 'none' keeps intensities as read.",
+        choices=("percentile", "minmax", "none"), output=True)
+    percentiles: tuple = setting(
+        (2.0, 99.8), "Low and high percentiles for normalize 'percentile', 0 <= low < high <= 100.", output=True)
+    framing: str = setting(
+        "mnist", "How a scan becomes a 28x28 digit: 'mnist' crops to the ink, scales its longer side to 20 px and "
+        "centres its centre of mass (MNIST's own recipe); 'resize' resizes the whole image; 'none' requires 28x28 "
+        "scans.", choices=("mnist", "resize", "none"), output=True)
+    size: str = setting(
+        "model", "Write the 28x28 result ('model'), or map it back to the scan's own size ('original').",
+        choices=("model", "original"), output=True)
+    format: str = setting(
+        "png", "Write <stem>.png ('png'), or keep each input's format ('same').", choices=("png", "same"), output=True)
+    recursive: bool = setting(True, "Descend into sub-folders of the input folder; the output mirrors the tree.")
+    batch_size: int = setting(256, "Images per model call and per unit of work; larger is faster up to a point.",
+                              minimum=1)
+    max_pixels: int = setting(50_000_000, "Images with more pixels than this are refused before decoding (a guard "
+                              "against decompression bombs).", minimum=1)
+    overwrite: bool = setting(False, "Redo every file, even those the manifest says are up to date.")
+    max_failures: Optional[int] = setting(None, "Stop the run once more than this many files have failed (exit "
+                                          "code 1); none never stops.", minimum=0)
+    follow_symlinks: bool = setting(False, "Follow symlinks that lead out of the input folder.")
+    workers: int = setting(0, "Worker processes that decode, denoise and encode; 1 works in this process, 0 picks "
+                           "from the cores this process may use.", minimum=0)
 
     def __post_init__(self):
-        for key, allowed in CHOICES.items():
-            value = getattr(self, key)
-            if value not in allowed:
-                raise ConfigError(f"{key}: {excerpt(value)} is not one of {', '.join(allowed)}")
-        _check_type("model", self.model, str)
-        for key in ("recursive", "overwrite", "follow_symlinks"):
-            _check_type(key, getattr(self, key), bool)
-        for key, least in (("batch_size", 1), ("max_pixels", 1), ("max_failures", 0), ("workers", 0)):
-            value = getattr(self, key)
-            if value is None and key == "max_failures":
-                continue
-            _check_type(key, value, int)
-            if value < least:
-                raise ConfigError(f"{key}: must be an integer of at least {least}, got {excerpt(value)}")
+        for field in dataclasses.fields(self):
+            value, meta = getattr(self, field.name), field.metadata
+            if meta["choices"]:
+                if value not in meta["choices"]:
+                    raise ConfigError(f"{field.name}: {excerpt(value)} is not one of {', '.join(meta['choices'])}")
+            elif field.type is bool or field.type is str:
+                _check_type(field.name, value, field.type)
+            elif meta["minimum"] is not None and not (value is None and field.default is None):
+                _check_type(field.name, value, int)
+                if value < meta["minimum"]:
+                    raise ConfigError(f"{field.name}: must be an integer of at least {meta['minimum']}, got {excerpt(value)}")
         low_high = self.percentiles
         if (
             not isinstance(low_high, (list, tuple))
@@ -108,6 +98,16 @@ class Settings:
         values = dataclasses.asdict(self)
         values["percentiles"] = list(self.percentiles)
         return values
+
+    def output_values(self):
+        """The values of the fields that change an output's content (``setting(output=True)``)."""
+        values = self.to_dict()
+        return {field.name: values[field.name] for field in dataclasses.fields(self) if field.metadata["output"]}
+
+    @staticmethod
+    def describe():
+        """``[(name, default, help, choices)]`` for every field, in declaration order."""
+        return [(f.name, f.default, f.metadata["help"], f.metadata["choices"]) for f in dataclasses.fields(Settings)]
 
 
 FIELDS = tuple(field.name for field in dataclasses.fields(Settings))

@@ -24,9 +24,11 @@ SCHEMA_VERSION = 2  # 2: outputs keyed by their bytes, with the output's own siz
 
 
 def run_key(model_sha256, settings):
-    """A digest of everything that decides an output's content: the model and the adapter settings."""
-    relevant = {key: settings[key] for key in ("polarity", "normalize", "percentiles", "framing", "size", "format")}
-    return hashlib.sha256(json.dumps([model_sha256, relevant], sort_keys=True).encode()).hexdigest()
+    """A digest of everything that decides an output's content: the model, the settings declared with
+    ``output=True`` and the package's version (a new version may compute outputs differently)."""
+    from . import __version__
+
+    return hashlib.sha256(json.dumps([model_sha256, settings.output_values(), __version__], sort_keys=True).encode()).hexdigest()
 
 
 class ManifestWriteError(Exception):

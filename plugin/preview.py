@@ -10,7 +10,7 @@ from .adapter import ScanAdapter, to_grayscale
 from .config import make_settings
 from .denoiser import load_denoiser
 from .errors import ConfigError, ScanError
-from .runner import discover
+from .paths import discover
 from .scans import read_scan
 
 

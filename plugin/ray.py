@@ -1,100 +1,54 @@
-"""Scale-out on Ray Data: the same adapter and model, one copy of the model per worker.
+"""Scale-out on Ray: the same run as ``digit-denoise run``, with Ray tasks doing the pixels.
 
 Needs the ``ray`` extra (``pip install 'digit-denoise[ray]'``). Locally,
 ``ray.init(num_cpus=2)``; on a cluster, ``ray.init(address="ray://head:10001")``
-before calling :func:`denoise_with_ray`.
+before calling :func:`denoise_with_ray`. The driver plans, writes and records
+exactly as :func:`digit_denoise.denoise_folder` does (manifest, lock, resume,
+``max_failures``, report); each batch is a Ray task that reads its files,
+denoises them and returns the encoded outputs, so the input folder must be
+readable by every node and the output folder is written by the driver.
 """
 
-import io
-import os
-from pathlib import Path
+from concurrent.futures import Executor
 
-import numpy as np
-
-from .adapter import ScanAdapter
-from .config import make_settings
-from .denoiser import load_denoiser
-from .errors import DigitDenoiseError
-from .runner import output_path, output_suffix
-from .files import replace_atomically
-from .scans import IMAGE_SUFFIXES, encode_image
+from .batch import denoise_files
+from .denoiser import limit_threads
+from .runner import denoise_folder
 
 
-class DenoiseBatch:
-    """A callable class for ``ray.data.Dataset.map_batches`` over ``read_binary_files(..., include_paths=True)``.
+class RayExecutor(Executor):
+    """A ``concurrent.futures`` executor that runs each batch as a Ray task of one CPU."""
 
-    Each Ray actor loads the model once. A batch of ``{"path", "bytes"}`` rows
-    becomes ``{"path", "output", "error"}`` rows: ``output`` is the encoded
-    result (empty on failure), ``error`` the reason a file failed (empty on
-    success). Settings are those of :class:`digit_denoise.Settings`.
-    """
+    def __init__(self):
+        import ray
 
-    def __init__(self, **settings):
-        self.settings = make_settings(**settings)
-        self.adapter = ScanAdapter.from_settings(self.settings)
-        self.denoiser = load_denoiser(self.settings.model)
+        self._task = ray.remote(num_cpus=1)(_denoise_files_in_a_ray_worker)
 
-    def __call__(self, batch):
-        paths = [str(path) for path in batch["path"]]
-        outputs, errors, ready = [b""] * len(paths), [""] * len(paths), []
-        for index, (path, data) in enumerate(zip(paths, batch["bytes"])):
-            stream = io.BytesIO(data)
-            stream.name = path
-            try:
-                ready.append((index, *self.adapter.read(stream, max_pixels=self.settings.max_pixels)))
-            except DigitDenoiseError as error:
-                errors[index] = str(error)
-        if ready:
-            results = self.denoiser.denoise(np.stack([digit for _, digit, _ in ready]))
-            for (index, _, frame), result in zip(ready, results):
-                outputs[index] = encode_image(self.adapter.after(result, frame), output_suffix(paths[index], self.settings.format))
-        return {"path": np.array(paths, dtype=object), "output": np.array(outputs, dtype=object),
-                "error": np.array(errors, dtype=object)}
+    def submit(self, fn, /, *args, **kwargs):
+        if fn is not denoise_files:
+            raise TypeError("RayExecutor runs batch.denoise_files only")
+        return self._task.remote(*args, **kwargs).future()
 
 
-def denoise_with_ray(input_uri, output_uri, *, concurrency=None, **settings):
-    """Denoise a folder of scans with Ray Data, writing the same mirrored tree as ``digit-denoise run``.
+def _denoise_files_in_a_ray_worker(*args, **kwargs):
+    limit_threads(1)  # one model thread per task of one CPU; only the first call in a worker process counts
+    return denoise_files(*args, **kwargs)
 
-    Parameters
-    ----------
-    input_uri : str or Path
-        A local folder (or a path every Ray node can read, for a cluster).
-    output_uri : str or Path
-        A local folder on the driver; outputs are written there atomically.
-    concurrency : int, optional
-        How many model actors; Ray's default when omitted.
-    **settings
-        Any field of :class:`digit_denoise.Settings` (model, framing, size, format, ...).
 
-    Returns
-    -------
-    dict
-        ``{"processed": int, "failed": int, "failures": [{"path", "reason"}]}``.
+def denoise_with_ray(input_dir, output_dir, *, config=None, dry_run=False, stop=None, on_progress=None, **settings):
+    """Denoise a folder of scans on Ray, writing the same mirrored tree as ``digit-denoise run``.
+
+    Takes the arguments of :func:`digit_denoise.denoise_folder` and returns
+    its :class:`~digit_denoise.RunSummary`; a second call with the same
+    settings processes nothing. ``workers`` (batches at work at once) defaults
+    to the cluster's CPU count.
     """
     import ray
 
-    settings = make_settings(**settings)
-    input_dir, output_dir = Path(input_uri), Path(output_uri)
-    dataset = ray.data.read_binary_files(
-        str(input_dir), include_paths=True, file_extensions=sorted(suffix.lstrip(".") for suffix in IMAGE_SUFFIXES)
-    )
-    results = dataset.map_batches(
-        DenoiseBatch, fn_constructor_kwargs=settings.to_dict(), batch_size=settings.batch_size,
-        concurrency=concurrency or max(1, (os.cpu_count() or 2) // 2), batch_format="numpy",
-    )
-    summary = {"processed": 0, "failed": 0, "failures": []}
-    root = input_dir.resolve()
-    for batch in results.iter_batches(batch_size=settings.batch_size, batch_format="numpy"):
-        for path, output, error in zip(batch["path"], batch["output"], batch["error"]):
-            if error:
-                summary["failed"] += 1
-                summary["failures"].append({"path": path, "reason": error})
-                continue
-            target = output_path(Path(path).resolve(), root, output_dir, settings.format)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            replace_atomically(target, lambda tmp, data=output: tmp.write_bytes(data))
-            summary["processed"] += 1
-    return summary
+    if not settings.get("workers"):
+        settings["workers"] = max(1, int(ray.cluster_resources().get("CPU", 1)))
+    return denoise_folder(input_dir, output_dir, config=config, executor=RayExecutor(), dry_run=dry_run, stop=stop,
+                          on_progress=on_progress, **settings)
 
 
-__all__ = ["DenoiseBatch", "denoise_with_ray"]
+__all__ = ["RayExecutor", "denoise_with_ray"]

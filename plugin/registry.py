@@ -18,7 +18,7 @@ import dataclasses
 from importlib.metadata import entry_points
 from pathlib import Path
 
-from digit_denoise.models import DEFAULT_MODEL, shipped_file, shipped_models
+from digit_denoise.models import DEFAULT_MODEL, shipped_files, shipped_models
 
 ENTRY_POINT_GROUP = "digit_denoise.models"
 
@@ -37,7 +37,7 @@ class ModelEntry:
 
 def available_models():
     """``(models, broken)``: ``{name: ModelEntry}`` with the default first, and ``[(plugin, reason)]``."""
-    models = {name: ModelEntry(name, "built-in", card, path=shipped_file(name)) for name, card in shipped_models().items()}
+    models = {name: ModelEntry(name, "built-in", card, path=shipped_files(name).weights) for name, card in shipped_models().items()}
     broken = []
     for point in entry_points(group=ENTRY_POINT_GROUP):
         origin = f"plugin {point.dist.name if point.dist else point.value}"

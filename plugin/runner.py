@@ -1,38 +1,38 @@
-"""The folder runner: discover scans, adapt, denoise in batches, write the mirrored tree.
+"""The batch engine: every run (the CLI, ``denoise_folder``, Ray, watch mode) goes through :class:`Run`.
 
-A run streams: files are discovered lazily and handled a batch at a time;
-while the model works on one batch, a thread pool decodes the next and writes
-the previous one, so memory stays flat whatever the folder's size. Outputs are
-written atomically and recorded in a manifest, so a killed run can simply be
-run again and skips what is up to date.
+A run has four steps. It **plans** in this process: it discovers the input's
+files lazily and skips those the manifest shows are up to date. It hands each
+batch to an executor that **processes** it (``batch.denoise_files``: decode,
+adapt, denoise, encode) in this process, in worker processes or on Ray. Back
+here, it **writes** each output atomically and **records** it in the manifest
+and the summary. Batches stream, so memory stays flat whatever the folder's
+size, and a killed run can simply be run again.
 """
 
+import collections
 import dataclasses
 import datetime
 import errno
 import functools
-import hashlib
 import itertools
-import json
 import os
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, Future
 from pathlib import Path
 
-import numpy as np
-
-from digit_denoise.models.data import sha256_of
-
-from .adapter import ScanAdapter
+from .batch import denoise_files, start_worker
 from .config import make_settings
-from .denoiser import load_denoiser
-from .errors import ConfigError, DigitDenoiseError, ScanError
-from .files import printable
+from .denoiser import find_denoiser
+from .errors import ConfigError
+from .files import printable, replace_atomically
 from .manifest import Manifest, ManifestWriteError, lock_output, remove_stale_temporaries, run_key
-from .scans import is_image_name, write_image
+from .paths import discover, output_path
 
 # A write that fails with one of these will fail for every file after it: the run stops instead.
 _OUTPUT_UNUSABLE = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
+# Worker processes pay for their own start (TensorFlow's import and the model, in parallel) and win from
+# about this many batches on; a smaller run works in this process.
+POOL_FROM_BATCHES = 4
 
 
 @dataclasses.dataclass
@@ -95,32 +95,35 @@ class _Job:
     target: Path
     relative: str
     stat: os.stat_result
-    digit: np.ndarray = None
-    frame: object = None
-    error: str = None
     written: os.stat_result = None  # the output's stat once it is in place
-    unusable_output: bool = False  # the write failed in a way every later write will (a full disk)
 
 
-def denoise_folder(input_dir, output_dir, *, config=None, denoiser=None, dry_run=False, stop=None,
+def denoise_folder(input_dir, output_dir, *, config=None, denoiser=None, executor=None, dry_run=False, stop=None,
                    on_progress=None, **settings):
     """Denoise every scan under ``input_dir`` into a mirrored tree under ``output_dir``.
 
     Parameters
     ----------
     input_dir, output_dir : str or Path
-        ``output_dir`` is created; it may not be ``input_dir`` itself. When it
-        lies inside ``input_dir`` it is left out of the scan. Inputs are only
-        ever opened for reading.
+        ``output_dir`` is created; it may not be ``input_dir`` itself, nor
+        hold it. When it lies inside ``input_dir`` it is left out of the scan.
+        Inputs are only ever opened for reading.
     config : str or Path, optional
         A YAML settings file; ``settings`` override it.
     denoiser : Denoiser, optional
-        An already loaded model (otherwise ``settings['model']`` is loaded).
+        A model to use instead of ``settings['model']``. One that cannot be
+        loaded again by name (built around a caller's own Keras model) is run
+        in this process.
+    executor : concurrent.futures.Executor, optional
+        Where batches are processed; it runs ``batch.denoise_files``. By
+        default this process for small runs and ``settings['workers']``
+        worker processes for larger ones. Ray passes its own.
     dry_run : bool
-        Only list, in ``summary.planned``, what would be processed; write nothing.
+        Only list, in ``summary.planned``, what would be processed; write
+        nothing and load no model.
     stop : threading.Event, optional
         When set (say, by a signal handler), the run finishes the batches in
-        flight (at most two) and returns with ``summary.interrupted``.
+        flight and returns with ``summary.interrupted``.
     on_progress : callable, optional
         Called as ``on_progress(files_handled)`` after each batch.
     **settings
@@ -134,14 +137,47 @@ def denoise_folder(input_dir, output_dir, *, config=None, denoiser=None, dry_run
     ------
     ConfigError
         For bad settings or folders.
+    ModelError
+        When the model cannot be loaded.
     RunLockedError
         When another run is writing to ``output_dir``.
 
     Problems with single files never raise: they are counted and listed in
-    the summary, and the run goes on (up to ``max_failures``).
+    the summary, and the run goes on (up to ``max_failures``). The model is
+    loaded only when there is a file to process.
     """
     settings = make_settings(config, **settings)
     input_dir, output_dir = Path(input_dir), Path(output_dir)
+    _check_folders(input_dir, output_dir)
+    denoiser = denoiser or find_denoiser(settings.model)
+    lock = None if dry_run else _prepare_output(output_dir)
+    try:
+        summary = RunSummary(
+            str(input_dir), str(output_dir), denoiser.name, denoiser.weights_sha256, denoiser.card_sha256,
+            settings.to_dict(), started=datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        )
+        manifest = Manifest.read_only(output_dir) if dry_run else Manifest(output_dir)
+        if manifest:
+            summary.warnings.extend(manifest.warnings)
+        started = time.perf_counter()
+        try:
+            run = Run(input_dir, output_dir, settings, denoiser, manifest, summary, stop=stop, on_progress=on_progress)
+            jobs = run.plan()
+            if dry_run:
+                summary.planned = [str(job.source) for job in jobs]
+            else:
+                run.execute(jobs, executor)
+        finally:
+            summary.seconds = time.perf_counter() - started
+            if manifest:
+                manifest.close()
+        return summary
+    finally:
+        if lock:
+            lock.release()
+
+
+def _check_folders(input_dir, output_dir):
     if not input_dir.is_dir():
         raise ConfigError(f"{input_dir}: the input folder does not exist")
     if output_dir.resolve() == input_dir.resolve():
@@ -151,28 +187,6 @@ def denoise_folder(input_dir, output_dir, *, config=None, denoiser=None, dry_run
             f"{output_dir}: the input folder {input_dir} lies inside this output folder, where outputs could "
             "overwrite inputs; choose an output folder that does not hold the input folder"
         )
-    lock = None if dry_run else _prepare_output(output_dir)
-    try:
-        denoiser = denoiser or load_denoiser(settings.model)
-        summary = RunSummary(
-            str(input_dir), str(output_dir), denoiser.name, model_digest(denoiser), card_digest(denoiser),
-            settings.to_dict(),
-            started=datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
-        )
-        manifest = Manifest.read_only(output_dir) if dry_run else Manifest(output_dir)
-        if manifest:
-            summary.warnings.extend(manifest.warnings)
-        started = time.perf_counter()
-        try:
-            _run(input_dir, output_dir, settings, denoiser, manifest, summary, dry_run, stop, on_progress)
-        finally:
-            summary.seconds = time.perf_counter() - started
-            if manifest:
-                manifest.close()
-        return summary
-    finally:
-        if lock:
-            lock.release()
 
 
 def _prepare_output(output_dir):
@@ -185,234 +199,192 @@ def _prepare_output(output_dir):
     return lock
 
 
-def _run(input_dir, output_dir, settings, denoiser, manifest, summary, dry_run, stop, on_progress):
-    adapter = ScanAdapter.from_settings(settings)
-    key = run_key(summary.model_sha256, summary.settings)
-    claimed = {}  # output name -> its source, for the folder being walked
-    output_root = output_dir.resolve()
+class Run:
+    """One run's driver: plan, hand batches to an executor, write and record what comes back.
 
-    @functools.lru_cache(maxsize=64)
-    def inside_output(folder):
-        """Whether ``folder`` really lies in the output folder (no symlink leads out). An output file
-        that is itself a symlink is replaced, not followed, so folders are all that need checking."""
-        return folder.resolve().is_relative_to(output_root)
+    ``summary`` (a :class:`RunSummary`) is filled in as the run goes.
+    """
 
-    made = set()
+    def __init__(self, input_dir, output_dir, settings, denoiser, manifest, summary, *, stop=None, on_progress=None):
+        self.input_dir, self.output_dir = input_dir, output_dir
+        self.settings, self.denoiser, self.manifest, self.summary = settings, denoiser, manifest, summary
+        self.stop, self.on_progress = stop, on_progress
+        self.key = run_key(denoiser.weights_sha256, settings)
+        self._output_root = output_dir.resolve()
+        self._claimed = {}  # output name -> its source, for the folder being walked
+        self._made = set()  # output folders known to exist
 
-    def plan(source):
+    # -- plan
+
+    def plan(self):
+        """The jobs of this run, lazily: discovered files less those skipped or up to date."""
+        files = discover(self.input_dir, self.output_dir, recursive=self.settings.recursive,
+                         follow_symlinks=self.settings.follow_symlinks, on_skip=self.summary.skip,
+                         on_error=self.summary.fail)
+        return (job for job in map(self._job, files) if job is not None)
+
+    def _job(self, source):
         """A job for ``source``, or None when it is skipped."""
-        target = output_path(source, input_dir, output_dir, settings.format)
-        relative = target.relative_to(output_dir).as_posix()
-        if not inside_output(target.parent):
-            summary.fail(source, "its output would lie outside the output folder (a symlink there?); not written")
+        target = output_path(source, self.input_dir, self.output_dir, self.settings.format)
+        relative = target.relative_to(self.output_dir).as_posix()
+        if not self._inside_output(target.parent):
+            self.summary.fail(source, "its output would lie outside the output folder (a symlink there?); not written")
             return None
         # Names can only collide within one folder, and folders come one after another: memory stays flat.
+        claimed = self._claimed
         if claimed and next(iter(claimed.values())).parent != source.parent:
             claimed.clear()
         if claimed.setdefault(relative, source) != source:
-            summary.fail(source, f"its output {printable(relative)} is also that of {printable(claimed[relative])}; use format 'same'")
+            self.summary.fail(source, f"its output {printable(relative)} is also that of {printable(claimed[relative])}; "
+                                      "use format 'same'")
             return None
         try:
             stat = source.stat()
         except OSError as error:
-            summary.fail(source, f"cannot stat ({error.strerror})")
+            self.summary.fail(source, f"cannot stat ({error.strerror})")
             return None
-        if not settings.overwrite and manifest and _is_current(manifest, relative, stat, target, key):
-            summary.skipped += 1  # counted, not listed: a re-run over 100,000 files must stay small
-            summary.up_to_date += 1
+        if not self.settings.overwrite and self.manifest and self._is_current(relative, stat, target):
+            self.summary.skipped += 1  # counted, not listed: a re-run over 100,000 files must stay small
+            self.summary.up_to_date += 1
             return None
         return _Job(source, target, relative, stat)
 
-    def prepare(job):
-        try:
-            job.digit, job.frame = adapter.read(job.source, max_pixels=settings.max_pixels)
-        except ScanError as error:
-            job.error = error.reason
-        except DigitDenoiseError as error:
-            job.error = str(error)
-        except Exception as error:  # an odd file must not stop the run, whatever its decoder raises
-            job.error = f"cannot decode ({type(error).__name__}: {error})"
-        return job
+    @functools.lru_cache(maxsize=64)  # noqa: B019 (one Run, a bounded cache)
+    def _inside_output(self, folder):
+        """Whether ``folder`` really lies in the output folder (no symlink leads out). An output file
+        that is itself a symlink is replaced, not followed, so folders are all that need checking."""
+        return folder.resolve().is_relative_to(self._output_root)
 
-    def finish(job, result):
+    def _is_current(self, relative, source_stat, target):
+        """Whether the manifest shows ``target`` as written from this input with this key, and unchanged since."""
         try:
-            if job.target.parent not in made:
+            written = os.stat(target, follow_symlinks=False)
+        except OSError:
+            return False
+        return self.manifest.is_current(relative, source_stat, written, self.key)
+
+    # -- process, write, record
+
+    def execute(self, jobs, executor=None):
+        """Process ``jobs`` a batch at a time on ``executor`` (by default, see :func:`local_executor`)."""
+        jobs = iter(jobs)
+        workers = self.settings.workers or default_workers()
+        first = list(itertools.islice(jobs, POOL_FROM_BATCHES * self.settings.batch_size))
+        if not first:
+            return
+        batch_size = self.settings.batch_size
+        if len(first) < workers * batch_size:  # a small run: share it out so that every worker has some
+            batch_size = max(1, -(-len(first) // workers))
+        owned = executor is None
+        if owned:
+            executor = local_executor(workers, self.denoiser, len(first) > self.settings.batch_size * (POOL_FROM_BATCHES - 1))
+        model = self.denoiser if isinstance(executor, InlineExecutor) else self.denoiser.source
+        if model is None:
+            raise ConfigError(f"model {self.denoiser.name}: a model given as a Keras object can only run in this process")
+        limit = 1 if isinstance(executor, InlineExecutor) else 2 * workers  # batches in flight
+        in_flight = collections.deque()
+        interrupted = False
+        try:
+            for batch in _chunks(itertools.chain(first, jobs), batch_size):
+                suffixes = [job.target.suffix for job in batch]
+                in_flight.append((batch, executor.submit(denoise_files, [job.source for job in batch], suffixes,
+                                                         self.settings, model)))
+                while len(in_flight) >= limit:
+                    self._settle(*in_flight.popleft())
+                    if self._must_stop():
+                        break
+                interrupted = bool(self.stop and self.stop.is_set())
+                if interrupted or self._must_stop():
+                    break
+            if interrupted or self._must_stop():  # what has not started yet is left for the next run
+                in_flight = collections.deque(item for item in in_flight if not item[1].cancel())
+            while in_flight:
+                self._settle(*in_flight.popleft())
+        finally:
+            for _, future in in_flight:  # the run raised: nothing more is wanted
+                future.cancel()
+            if owned:
+                executor.shutdown(wait=not in_flight, cancel_futures=True)
+        self.summary.stopped_at_max_failures = not self.summary.stopped and self._must_stop()
+        self.summary.interrupted = interrupted and not self._must_stop()
+
+    def _must_stop(self):
+        failures = self.settings.max_failures
+        return bool(self.summary.stopped) or (failures is not None and self.summary.failed > failures)
+
+    def _settle(self, batch, future):
+        """Write what a processed batch gave; record the written outputs in the manifest and the summary."""
+        written = []
+        for job, outcome in zip(batch, future.result()):
+            if outcome.error is None:
+                if self.summary.stopped:
+                    continue  # the output folder cannot be written: left for the next run
+                outcome.error = self._write(job, outcome.data)
+            if outcome.error is None:
+                written.append(job)
+            else:
+                self.summary.fail(job.source, outcome.error)
+        try:
+            self.manifest.record([(job.relative, job.stat, job.written, self.key) for job in written])
+        except ManifestWriteError as error:
+            self.summary.stopped = f"{error}; free space or fix the output folder, then run again"
+            for job in written:
+                self.summary.fail(job.source, "written, but not recorded in the manifest; the next run redoes it")
+            written = []
+        self.summary.processed += len(written)
+        if self.on_progress:
+            self.on_progress(self.summary.processed + self.summary.failed + self.summary.skipped)
+
+    def _write(self, job, data):
+        """Put ``data`` in place at the job's target, atomically; returns why not, or None."""
+        try:
+            if job.target.parent not in self._made:
                 job.target.parent.mkdir(parents=True, exist_ok=True)
-                made.add(job.target.parent)
-            write_image(job.target, adapter.after(result, job.frame))
+                self._made.add(job.target.parent)
+            replace_atomically(job.target, lambda tmp: tmp.write_bytes(data))
             job.written = os.stat(job.target, follow_symlinks=False)
         except OSError as error:
-            job.error = f"cannot write its output ({error.strerror or error}); nothing was left behind"
-            job.unusable_output = error.errno in _OUTPUT_UNUSABLE
-        return job
+            reason = f"cannot write its output ({error.strerror or error}); nothing was left behind"
+            if error.errno in _OUTPUT_UNUSABLE:
+                self.summary.stopped = f"{self.output_dir}: {reason.split(';')[0]}; free space or fix the output folder, then run again"
+            return reason
+        return None
 
-    files = discover(input_dir, output_dir, recursive=settings.recursive, follow_symlinks=settings.follow_symlinks,
-                     on_skip=summary.skip, on_error=summary.fail)
-    jobs = (job for job in map(plan, files) if job is not None)
-    if dry_run:
-        summary.planned = [str(job.source) for job in jobs]
-        return
 
-    def must_stop():
-        return bool(summary.stopped) or (settings.max_failures is not None and summary.failed > settings.max_failures)
+class InlineExecutor(Executor):
+    """Runs each submitted call at once, in this process: the executor of small runs."""
 
-    def settle(ready, writes):
-        """Wait for a batch's writes; record what was written in the manifest and the summary."""
-        written = [job for job, future in zip(ready, writes) if future.result().error is None]
+    def submit(self, fn, /, *args, **kwargs):
+        future = Future()
         try:
-            manifest.record([(job.relative, job.stat, job.written, key) for job in written])
-        except ManifestWriteError as error:
-            summary.stopped = f"{error}; free space or fix the output folder, then run again"
-            for job in written:
-                job.error = "written, but not recorded in the manifest; the next run redoes it"
-            written = []
-        summary.processed += len(written)
-        for job in ready:
-            if job.error is not None:
-                summary.fail(job.source, job.error)
-            if job.unusable_output and not summary.stopped:
-                summary.stopped = f"{output_dir}: {job.error.split(';')[0]}; free space or fix the output folder, then run again"
-            job.digit = job.frame = None
-        if on_progress:
-            on_progress(summary.processed + summary.failed + summary.skipped)
-
-    # The pool decodes batch n+1 and writes batch n-1 while the model works on batch n.
-    with ThreadPoolExecutor(max_workers=settings.workers or default_workers()) as pool:
-        batches = _chunks(jobs, settings.batch_size)
-        in_flight = [pool.submit(prepare, job) for job in next(batches, [])]
-        denoiser.warm_up()
-        writing, interrupted = None, False
-        while in_flight:
-            prepared = [future.result() for future in in_flight]
-            for job in prepared:
-                if job.error is not None:
-                    summary.fail(job.source, job.error)
-            interrupted = bool(stop and stop.is_set())
-            stopping = interrupted or must_stop()
-            in_flight = [] if stopping else [pool.submit(prepare, job) for job in next(batches, [])]
-            ready = [job for job in prepared if job.error is None]
-            results = denoiser.denoise(np.stack([job.digit for job in ready])) if ready else []
-            finite = np.isfinite(results).all(axis=(1, 2)) if ready else []
-            for job, ok in zip(ready, finite):
-                if not ok:
-                    summary.fail(job.source, "the model's output holds NaN or infinite values; nothing was written")
-            ready, results = [job for job, ok in zip(ready, finite) if ok], [r for r, ok in zip(results, finite) if ok]
-            if writing:
-                settle(*writing)
-            writing = ready, [pool.submit(finish, job, result) for job, result in zip(ready, results)]
-            if stopping or must_stop():
-                break
-        if writing:
-            settle(*writing)
-        for future in in_flight:  # decoding a batch that will not be used (the run stopped early)
-            future.cancel()
-    summary.stopped_at_max_failures = not summary.stopped and must_stop()
-    summary.interrupted = interrupted and not must_stop()
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as error:
+            if isinstance(error, (KeyboardInterrupt, SystemExit)):
+                raise
+            future.set_exception(error)
+        return future
 
 
-def _is_current(manifest, relative, source_stat, target, key):
-    """Whether the manifest shows ``target`` as written from this input with ``key``, and unchanged since."""
-    try:
-        written = os.stat(target, follow_symlinks=False)
-    except OSError:
-        return False
-    return manifest.is_current(relative, source_stat, written, key)
+def local_executor(workers, denoiser, large):
+    """This process for one worker, a model that only lives here, or a run too small to repay worker processes;
+    otherwise ``workers`` worker processes (forkserver: safe whatever this process has imported)."""
+    if workers == 1 or denoiser.source is None or not large:
+        return InlineExecutor()
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["digit_denoise.batch"])
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=start_worker)
 
 
 def default_workers():
-    """Decode/encode threads: the cores this process may use, at most 4 (the model needs its share)."""
+    """The cores this process may use, at most 4 (each worker process holds its own copy of the model)."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     return max(1, min(4, cores))
-
-
-def model_digest(denoiser):
-    """sha256 of the model's weights file, or of its card when it has no file (the identity, a plugin's loader)."""
-    if denoiser.path is not None:
-        return sha256_of(denoiser.path)
-    return hashlib.sha256(card_digest(denoiser).encode()).hexdigest()
-
-
-def card_digest(denoiser):
-    """sha256 of the model card, as canonical JSON."""
-    return hashlib.sha256(json.dumps(denoiser.card, sort_keys=True).encode()).hexdigest()
 
 
 def _chunks(iterable, size):
     iterator = iter(iterable)
     while chunk := list(itertools.islice(iterator, size)):
         yield chunk
-
-
-def discover(input_dir, output_dir=None, *, recursive=True, follow_symlinks=False, on_skip=None, on_error=None):
-    """Yield image files under ``input_dir`` in sorted order, lazily.
-
-    The output folder is left out when it lies inside the input folder. What
-    is not yielded is reported: hidden files and folders, files that are not
-    images, symlinks that lead out of ``input_dir`` (unless
-    ``follow_symlinks``), and symlinks back into a folder already walked go
-    to ``on_skip(path, reason)``; folders that cannot be listed go to
-    ``on_error(path, reason)``.
-    """
-    root = Path(input_dir).resolve()
-    output_dir = Path(output_dir).resolve() if output_dir is not None else None
-    walked = set()  # (device, inode) of every folder walked: with follow_symlinks, a loop is walked once
-
-    def report(callback, path, reason):
-        if callback:
-            callback(path, reason)
-
-    def identity(path):
-        info = os.stat(path)
-        return info.st_dev, info.st_ino
-
-    def descend(folder):
-        if not recursive:
-            return False
-        real = folder.resolve()
-        if real == output_dir:
-            return False
-        if folder.name.startswith("."):
-            report(on_skip, folder, "a hidden folder (its name starts with '.')")
-            return False
-        if folder.is_symlink() and not (follow_symlinks or real.is_relative_to(root)):
-            report(on_skip, folder, "a symlink leading out of the input folder (see follow_symlinks)")
-            return False
-        if follow_symlinks:
-            try:
-                key = identity(folder)
-            except OSError as error:
-                report(on_error, folder, f"cannot open the folder ({error.strerror}); make it readable")
-                return False
-            if key in walked:
-                report(on_skip, folder, "a symlink to a folder already walked (a loop); not walked again")
-                return False
-            walked.add(key)
-        return True
-
-    def unreadable(error):
-        report(on_error, Path(error.filename), f"cannot list the folder ({error.strerror}); make it readable")
-
-    if follow_symlinks:
-        walked.add(identity(input_dir))
-    for folder, subfolders, names in os.walk(input_dir, followlinks=follow_symlinks, onerror=unreadable):
-        subfolders[:] = [name for name in sorted(subfolders) if descend(Path(folder) / name)]
-        for name in sorted(names):
-            path = Path(folder) / name
-            if name.startswith("."):
-                report(on_skip, path, "a hidden file (its name starts with '.')")
-            elif not is_image_name(path):
-                report(on_skip, path, "not an image (by its suffix)")
-            elif not follow_symlinks and path.is_symlink() and not path.resolve().is_relative_to(root):
-                report(on_skip, path, "a symlink leading out of the input folder (see follow_symlinks)")
-            else:
-                yield path
-
-
-def output_path(source, input_dir, output_dir, output_format):
-    """Where the result for ``source`` goes: the same relative path, with ``output_suffix``."""
-    return Path(output_dir) / Path(source).relative_to(input_dir).with_suffix(output_suffix(source, output_format))
-
-
-def output_suffix(source, output_format):
-    """The suffix of ``source``'s result: ``.png``, or with format 'same' the source's own."""
-    return ".png" if output_format == "png" else Path(source).suffix

@@ -1,8 +1,7 @@
 """Training a shipped recipe from scratch and writing its four files.
 
-A trained model is ``NAME.keras`` (weights, no optimizer state), ``NAME.json``
-(its card), and ``NAME.golden-input.npy`` / ``NAME.golden-output.npy``, a
-golden pair that pins its behaviour.
+A trained model is the four files of ``digit_denoise.models.layout``: weights,
+card and a golden pair that pins its behaviour.
 """
 
 import json
@@ -13,6 +12,7 @@ import numpy as np
 
 from digit_denoise.models import training
 from digit_denoise.models.data import load_mnist
+from digit_denoise.models.layout import ModelFiles
 
 from .errors import ConfigError, DataError
 from .files import replace_atomically
@@ -76,12 +76,12 @@ def train_model(name, *, data=None, epochs=None, seed=0, out_dir=None, limit=Non
 
 
 def write_model(model, card, out_dir, *, x_test, seed=0):
-    """Write ``NAME.keras``, its card and its golden pair into ``out_dir``, each atomically."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    stem = out_dir / card["name"]
+    """Write the model's weights, card and golden pair into ``out_dir``, each atomically; returns its ``ModelFiles``."""
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    files = ModelFiles.named(out_dir, card["name"])
     golden_input, golden_output = training.golden_pair(model, x_test, seed=seed)
-    replace_atomically(stem.with_suffix(".keras"), model.save)
-    replace_atomically(stem.with_name(f"{stem.name}.golden-input.npy"), lambda tmp: np.save(tmp, golden_input))
-    replace_atomically(stem.with_name(f"{stem.name}.golden-output.npy"), lambda tmp: np.save(tmp, golden_output))
-    replace_atomically(stem.with_suffix(".json"), lambda tmp: tmp.write_text(json.dumps(card, indent=2) + "\n"))
+    replace_atomically(files.weights, model.save)
+    replace_atomically(files.golden_input, lambda tmp: np.save(tmp, golden_input))
+    replace_atomically(files.golden_output, lambda tmp: np.save(tmp, golden_output))
+    replace_atomically(files.card, lambda tmp: tmp.write_text(json.dumps(card, indent=2) + "\n"))
+    return files

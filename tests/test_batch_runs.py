@@ -173,25 +173,30 @@ def test_bad_files_are_each_reported_and_the_good_ones_done(tmp_path, digits):
     assert sorted(outputs(tmp_path / "out")) == [Path("fine.png"), Path("good.png")]
 
 
-def test_a_stop_request_finishes_the_batches_in_flight_and_the_rerun_the_rest(tmp_path, many_scans):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_stop_request_finishes_the_batches_in_flight_and_the_rerun_the_rest(tmp_path, many_scans, workers):
     import threading
 
     stop, out = threading.Event(), tmp_path / "out"
-    summary = denoise_folder(many_scans, out, model="none", batch_size=10, stop=stop, on_progress=lambda done: stop.set())
+    summary = denoise_folder(many_scans, out, model="none", batch_size=10, workers=workers, stop=stop,
+                             on_progress=lambda done: stop.set())
     assert summary.interrupted and not summary.failed
-    assert 10 <= summary.processed <= 30  # the batch that reported, and at most the two behind it
+    # The batch that reported, and those in flight behind it: none in this process, two per worker process.
+    assert 10 <= summary.processed <= (10 if workers == 1 else 10 * 2 * workers)
     assert len(outputs(out)) == summary.processed  # what was counted is on disk, and nothing else
     rerun = denoise_folder(many_scans, out, model="none", batch_size=10)
     assert not rerun.interrupted and rerun.up_to_date == summary.processed and rerun.processed == 300 - summary.processed
 
 
-def test_max_failures_stops_the_run_early(tmp_path):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_max_failures_stops_the_run_early(tmp_path, workers):
     root = tmp_path / "scans"
     root.mkdir()
-    for index in range(10):
+    for index in range(20):
         (root / f"bad-{index}.png").write_bytes(b"")
-    summary = denoise_folder(root, tmp_path / "out", model="none", max_failures=2, batch_size=2)
-    assert summary.stopped_at_max_failures and summary.failed == 4
+    summary = denoise_folder(root, tmp_path / "out", model="none", max_failures=2, batch_size=2, workers=workers)
+    # The batch that crossed the line, and (with worker processes) those already at work.
+    assert summary.stopped_at_max_failures and 4 <= summary.failed <= (4 if workers == 1 else 4 + 2 * 2 * workers)
 
 
 def test_a_failed_write_leaves_nothing_behind(tmp_path, digits, monkeypatch):

@@ -27,7 +27,7 @@ def test_default_model_improves_psnr_on_committed_digits(default, digits, sigma)
 
 
 def test_a_batch_larger_than_a_chunk_equals_one_call_per_image(default, digits, monkeypatch):
-    monkeypatch.setattr("digit_denoise.denoiser.CHUNK", 4)
+    monkeypatch.setattr("digit_denoise.models.inference.CHUNK", 4)
     batch = digits[:10]
     whole = default.denoise(batch)
     one_by_one = np.concatenate([default.denoise(digit[None]) for digit in batch])

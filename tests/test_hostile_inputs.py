@@ -345,7 +345,7 @@ def test_outputs_of_nan_fail_and_are_not_recorded(tmp_path, digits):
     from digit_denoise import Denoiser
 
     inputs = keras.Input((28, 28))
-    broken = Denoiser("nan", keras.Model(inputs, keras.layers.Rescaling(float("nan"))(inputs)), {"name": "nan"})
+    broken = Denoiser("nan", {"name": "nan"}, model=keras.Model(inputs, keras.layers.Rescaling(float("nan"))(inputs)))
     for index in range(3):
         save_scan(tmp_path / "scans" / f"{index}.png", digits[index])
     summary = denoise_folder(tmp_path / "scans", tmp_path / "out", denoiser=broken)

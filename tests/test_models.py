@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from digit_denoise import load_denoiser
 from digit_denoise.cli import app
-from digit_denoise.models import DEFAULT_MODEL, shipped_file, shipped_models
+from digit_denoise.models import DEFAULT_MODEL, shipped_files, shipped_models
 from digit_denoise.models.training import RECIPES, build_model
 
 SHIPPED = list(shipped_models())
@@ -33,8 +33,8 @@ def test_every_recipe_is_shipped_and_the_default_exists():
 @pytest.mark.parametrize("name", SHIPPED)
 def test_shipped_model_reproduces_its_golden_pair(name):
     card = shipped_models()[name]
-    golden_input = np.load(shipped_file(name, ".golden-input.npy"))
-    golden_output = np.load(shipped_file(name, ".golden-output.npy"))
+    golden_input = np.load(shipped_files(name).golden_input)
+    golden_output = np.load(shipped_files(name).golden_output)
     output = load_denoiser(name).denoise(golden_input)
     np.testing.assert_allclose(output, golden_output, atol=card["golden"]["tolerance"])
 
@@ -49,7 +49,7 @@ def test_card_records_what_the_issue_asks(name):
 
 
 def test_default_model_fits_the_budget():
-    assert shipped_file(DEFAULT_MODEL).stat().st_size <= 2 * 1024 * 1024
+    assert shipped_files(DEFAULT_MODEL).weights.stat().st_size <= 2 * 1024 * 1024
 
 
 def test_train_writes_a_loadable_model_and_card(tmp_path, mnist_npz):
