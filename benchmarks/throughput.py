@@ -9,10 +9,15 @@ files, times:
   (d) the default model alone, batched as `run` batches it, on 28x28 inputs already in memory.
 
 (a) and (d) bound (b): on the same cores, a run with a free adapter could at best
-spend 1/a + 1/d seconds per image, so it prints that ceiling beside b/a.
+spend 1/a + 1/d seconds per image, so it prints that ceiling and b/ceiling. It also
+times each stage of the pixel work alone, in one thread of a fresh process (decode,
+adapt, infer on one model thread, encode), and prints the pipeline efficiency:
+b against (cores / the sum of those seconds per image), what the engine loses to
+the GIL, to stalls and to queues.
 
-Each figure is the median of --repeats runs. Also prints peak RSS of (b) at N
-(and at --big N, opt-in), and start-up times. Not a test: run it by hand.
+Each figure is the median of --repeats runs. Also prints the peak memory of (b): the
+proportional set sizes (PSS) of its process and its worker processes, summed, at N (and at --big N, opt-in), and
+start-up times. Not a test: run it by hand.
 
     python benchmarks/throughput.py [--n 5000] [--repeats 3] [--big 50000] [--naive 300] [--dir /dev/shm] [--size 256]
 """
@@ -35,10 +40,28 @@ from digit_denoise.runner import default_workers
 
 ROOT = Path(__file__).resolve().parent.parent
 CLI = [sys.executable, "-c", "from digit_denoise.cli import main; main()"]
-MEASURE_RSS = (
-    "import resource, subprocess, sys; code = subprocess.run(sys.argv[1:]).returncode; "
-    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(code)"
-)
+
+
+def tree_pss_mib(pid):
+    """Memory of ``pid`` and all its descendants, in MiB: the sum of their proportional set sizes (Linux /proc), so
+    that library pages the worker processes share (TensorFlow's, mostly) are counted once, not once per process."""
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        todo.extend(parents.get(current, []))
+        try:
+            status = Path(f"/proc/{current}/smaps_rollup").read_text()
+        except OSError:
+            continue
+        total += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("Pss:")), 0)
+    return total / 1024
 
 
 def make_scans(folder, count, seed=0, size=256):
@@ -79,18 +102,52 @@ def io_floor(files, out, workers):
 
 
 def cli_run(scans, out, report, *extra):
-    """Run the CLI in a subprocess; return (images/s over processing, wall seconds, peak RSS MiB)."""
+    """Run the CLI in a subprocess; return (images/s over processing, wall seconds, peak PSS MiB of its process tree)."""
     started = time.perf_counter()
-    result = subprocess.run(
-        [sys.executable, "-c", MEASURE_RSS, *CLI, "run", str(scans), str(out), "--quiet", "--overwrite",
-         "--report", str(report), *extra],
-        capture_output=True, text=True,
-    )
+    process = subprocess.Popen([*CLI, "run", str(scans), str(out), "--quiet", "--overwrite", "--report", str(report),
+                                *extra], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    peak = 0.0
+    while process.poll() is None:
+        peak = max(peak, tree_pss_mib(process.pid))
+        time.sleep(0.05)
     wall = time.perf_counter() - started
-    if result.returncode != 0:
-        raise SystemExit(f"digit-denoise run failed: {result.stderr}")
+    if process.returncode != 0:
+        raise SystemExit(f"digit-denoise run failed: {process.stderr.read()}")
     summary = json.loads(report.read_text())
-    return summary["images_per_second"], wall, int(result.stdout.split()[-1]) / 1024
+    return summary["images_per_second"], wall, peak
+
+
+STAGES = """
+import json, sys, time
+import numpy as np
+from pathlib import Path
+from digit_denoise import ScanAdapter, load_denoiser
+from digit_denoise.denoiser import limit_threads
+from digit_denoise.scans import encode_image, read_scan
+limit_threads(1)
+files = sorted(Path(sys.argv[1]).rglob("*.png"))[: int(sys.argv[2])]
+adapter, denoiser = ScanAdapter(), load_denoiser("default")
+denoiser.warm_up()
+seconds = dict(decode=0.0, adapt=0.0, infer=0.0, encode=0.0)
+for start in range(0, len(files), 256):
+    batch = files[start : start + 256]
+    t = time.perf_counter(); [read_scan(path) for path in batch]; seconds["decode"] += time.perf_counter() - t
+    t = time.perf_counter(); adapted = [adapter.read(path) for path in batch]
+    seconds["adapt"] += time.perf_counter() - t
+    t = time.perf_counter(); results = denoiser.denoise(np.stack([digit for digit, _ in adapted]))
+    seconds["infer"] += time.perf_counter() - t
+    t = time.perf_counter(); [encode_image(adapter.after(r, f), ".png") for r, (_, f) in zip(results, adapted)]
+    seconds["encode"] += time.perf_counter() - t
+seconds["adapt"] -= seconds["decode"]  # adapter.read decodes too
+print(json.dumps({stage: value / len(files) for stage, value in seconds.items()}))
+"""
+
+
+def stage_seconds(scans, count):
+    """Seconds per image of each stage, each alone in one thread of a fresh process (one model thread)."""
+    result = subprocess.run([sys.executable, "-c", STAGES, str(scans), str(count)], capture_output=True, text=True,
+                            check=True)
+    return json.loads(result.stdout)
 
 
 def naive_loop(files, out):
@@ -139,6 +196,7 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--naive", type=int, default=300, help="scans for the (slow) naive loop")
     parser.add_argument("--big", type=int, default=0, help="also measure peak RSS of run on this many scans")
+    parser.add_argument("--extra", default="", help="more flags for run, say '--workers 1'")
     parser.add_argument("--size", type=int, default=256, help="scan width and height in px")
     parser.add_argument("--dir", help="where to make the temporary folder (say /dev/shm, to leave the disk out)")
     args = parser.parse_args()
@@ -148,11 +206,13 @@ def main():
         tmp = Path(tmp)
         files = make_scans(tmp / "scans", args.n, size=args.size)
         floor = statistics.median(io_floor(files, tmp / "floor", workers) for _ in range(args.repeats))
-        runs = [cli_run(tmp / "scans", tmp / "out", tmp / "report.json") for _ in range(args.repeats)]
+        runs = [cli_run(tmp / "scans", tmp / "out", tmp / "report.json", *args.extra.split()) for _ in range(args.repeats)]
         run_speed = statistics.median(r[0] for r in runs)
         run_wall = statistics.median(r[1] for r in runs)
         run_rss = max(r[2] for r in runs)
-        naive = statistics.median(naive_loop(files[: args.naive], tmp / "naive") for _ in range(args.repeats))
+        stages = [stage_seconds(tmp / "scans", min(args.n, 2000)) for _ in range(args.repeats)]
+        stages = {stage: statistics.median(s[stage] for s in stages) for stage in stages[0]}
+        naive = statistics.median(naive_loop(files[: args.naive], tmp / "naive") for _ in range(args.repeats)) if args.naive else float("nan")
         model = statistics.median(model_alone(args.n, batch_size) for _ in range(args.repeats))
         one = tmp / "one"
         make_scans(one, 1)
@@ -165,15 +225,18 @@ def main():
             make_scans(tmp / "big", args.big)
             big = cli_run(tmp / "big", tmp / "big-out", tmp / "big.json")
     ceiling = 1 / (1 / floor + 1 / model)
-    print(f"{args.n} scans of {args.size}x{args.size} px in {tmp.parent}, {workers} I/O threads, median of {args.repeats}")
+    pipeline = workers / sum(stages.values())
+    print(f"{args.n} scans of {args.size}x{args.size} px in {tmp.parent}, {workers} workers, median of {args.repeats}")
     print(f"(a) I/O floor (Pillow decode + 28x28 PNG encode)  {floor:9.0f} images/s")
     print(f"(b) digit-denoise run, default model            {run_speed:9.0f} images/s  "
           f"({args.n / run_wall:.0f} images/s counting start-up, {run_wall:.1f} s wall)")
     print(f"(c) naive loop (skimage + predict per image)    {naive:9.0f} images/s  (on {min(args.naive, args.n)} scans)")
     print(f"(d) default model alone, batches of {batch_size}       {model:9.0f} images/s")
     print(f"b/a = {run_speed / floor:.2f}    b/c = {run_speed / naive:.0f}x    "
-          f"ceiling for b with a free adapter, 1/(1/a + 1/d) = {ceiling:.0f} images/s, b/a = {ceiling / floor:.2f}")
-    print(f"peak RSS of run: {run_rss:.0f} MiB at N={args.n}" + (f", {big[2]:.0f} MiB at N={args.big}" if big else ""))
+          f"ceiling for b with a free adapter, 1/(1/a + 1/d) = {ceiling:.0f} images/s, b/ceiling = {run_speed / ceiling:.2f}")
+    print("stages alone, one thread, ms per image: " + ", ".join(f"{k} {v * 1e3:.3f}" for k, v in stages.items())
+          + f"; {workers} cores / their sum = {pipeline:.0f} images/s, pipeline efficiency b/that = {run_speed / pipeline:.2f}")
+    print(f"peak memory (PSS, summed over the run's processes) of run: {run_rss:.0f} MiB at N={args.n}" + (f", {big[2]:.0f} MiB at N={args.big}" if big else ""))
     print(f"start-up: --help {help_time:.2f} s, models {models_time:.2f} s, "
           f"run on one scan {single:.2f} s (import keras+tensorflow alone {tf_import:.2f} s)")
 

@@ -53,13 +53,18 @@ def run(
     if dry_run:
         for path in summary.planned:
             typer.echo(f"would process {printable(path)}")
+    for flagged in summary.flagged:
+        typer.secho(f"flagged: {flagged['path']}: {printable(flagged['reason'])}", err=True, fg=typer.colors.YELLOW)
+        log.warning("flagged: %s: %s", flagged["path"], printable(flagged["reason"]))
     for failure in summary.failures:
         typer.secho(f"failed: {failure['path']}: {printable(failure['reason'])}", err=True, fg=typer.colors.YELLOW)
         log.warning("failed: %s: %s", failure["path"], printable(failure["reason"]))
     line = (
-        f"{summary.processed} processed, {summary.skipped} skipped ({summary.up_to_date} up to date), "
-        f"{summary.failed} failed in {summary.seconds:.1f} s ({summary.images_per_second:.0f} images/s) "
-        f"with model {summary.model}"
+        f"{summary.processed} processed ({len(summary.flagged)} flagged), {summary.skipped} skipped "
+        f"({summary.up_to_date} up to date), "
+        f"{summary.failed} failed in {summary.seconds:.1f} s ({summary.images_per_second:.0f} images/s"
+        + (f", after {summary.load_seconds:.1f} s loading the model" if summary.load_seconds >= 0.05 else "")
+        + f") with model {summary.model}"
     )
     if summary.stopped:
         line += f"; stopped early: {printable(summary.stopped)}"
@@ -94,7 +99,7 @@ def _check_writable_file(path, option):
 
 
 def _write_report(report, summary, log):
-    from digit_denoise.files import printable, replace_atomically
+    from digit_denoise.files import replace_atomically
 
     text = json.dumps(summary.to_dict(), indent=2) + "\n"
     try:

@@ -15,6 +15,7 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 _EXPORTS = {
     "denoise": "denoiser",
     "load_denoiser": "denoiser",
+    "find_denoiser": "denoiser",
     "Denoiser": "denoiser",
     "denoise_folder": "runner",
     "RunSummary": "runner",

@@ -14,10 +14,12 @@ import numpy as np
 from skimage import color, transform
 from skimage.util import img_as_float, img_as_ubyte, img_as_uint
 
+from digit_denoise.models import MODEL_SIZE
+
+from .analysis import Analysis, analyse, light_field
 from .errors import ScanError
 from .scans import COARSE_SIZE, Scan, read_scan
 
-MODEL_SIZE = 28
 DIGIT_SIZE = 20
 FRAME_CENTRE = (MODEL_SIZE - 1) / 2
 INK_THRESHOLD = 0.2  # below this, a pixel does not weigh in the centre of mass
@@ -37,6 +39,25 @@ class Frame:
     high: float
     placement: tuple = None  # mnist framing: (model pixels per input pixel, centre row, centre col)
     peak: float = 1.0  # a float image's white: 1, or 255 or 65535 for one that holds 8- or 16-bit values
+    analysis: Analysis = None  # normalize 'levels': the page's light, paper and ink levels, the digit's strokes
+    sharp: np.ndarray = None  # size 'original' with 'levels': the strokes' ink amount at full resolution, uint8
+
+    @property
+    def flags(self):
+        """Why the scan does not look like one digit (``analysis.flags``); empty when it does."""
+        return self.analysis.flags if self.analysis is not None else ()
+
+
+@dataclasses.dataclass
+class _Seen:
+    """What the adapter worked out of a scan's pixels before framing them."""
+
+    gray: np.ndarray  # light on dark, normalized
+    inverted: bool
+    low: float
+    high: float
+    analysis: Analysis = None
+    box: tuple = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,23 +91,20 @@ class ScanAdapter:
     """
 
     polarity: str = "auto"
-    normalize: str = "percentile"
+    normalize: str = "levels"
     percentiles: tuple = (2.0, 99.8)
     framing: str = "mnist"
     size: str = "model"
+    levels: str = "restore"
     fast: bool = True
 
     @classmethod
     def from_settings(cls, settings):
-        return cls(
-            polarity=settings.polarity,
-            normalize=settings.normalize,
-            percentiles=settings.percentiles,
-            framing=settings.framing,
-            size=settings.size,
-        )
+        """The adapter for ``settings``: every field of both that shares a name."""
+        names = {field.name for field in dataclasses.fields(cls)} & set(settings.to_dict())
+        return cls(**{name: getattr(settings, name) for name in names})
 
-    def before(self, image):
+    def before(self, image: "np.ndarray | Scan") -> "tuple[np.ndarray, Frame]":
         """Scan to model input.
 
         Parameters
@@ -109,12 +127,16 @@ class ScanAdapter:
         """
         return self._before(image)
 
-    def _before(self, image, known=None):
-        """``before``; ``known`` is ``(gray, inverted, low, high, ink_box)`` when already worked out for these pixels."""
+    def _before(self, image, seen=None):
+        """``before``; ``seen`` is what ``_look`` found, when already worked out for these pixels."""
         scan = image if isinstance(image, Scan) else Scan(np.asarray(image), np.shape(image)[:2])
-        gray, inverted, low, high, box = known or (*self._model_gray(scan.pixels), None)
-        frame = dict(shape=tuple(scan.shape), dtype=scan.pixels.dtype, inverted=inverted, low=low, high=high,
-                     peak=float_peak(scan.pixels))
+        seen = seen or self._look(scan.pixels)
+        gray, box = seen.gray, seen.box
+        frame = dict(shape=tuple(scan.shape), dtype=scan.pixels.dtype, inverted=seen.inverted, low=seen.low,
+                     high=seen.high, peak=float_peak(scan.pixels),
+                     analysis=seen.analysis and dataclasses.replace(seen.analysis, digit=None))  # after needs no mask
+        if seen.analysis is not None and self.size == "original" and scan.reduced_by == 1:
+            frame.update(sharp=_sharpened(gray, seen.analysis))
         if self.framing == "none":
             if gray.shape != (MODEL_SIZE, MODEL_SIZE):
                 raise ScanError(f"framing 'none' needs a 28x28 image, got {gray.shape[0]}x{gray.shape[1]}")
@@ -126,7 +148,7 @@ class ScanAdapter:
             frame.update(placement=_enlarged(placement, scan.reduced_by))
         return digit.astype(np.float32), Frame(**frame)
 
-    def read(self, source, *, max_pixels=50_000_000):
+    def read(self, source, *, max_pixels: int = 50_000_000) -> "tuple[np.ndarray, Frame]":
         """Decode an image file (path or binary file object) and adapt it: ``before(read_scan(...))``,
         with large scans shrunk on decoding as far as this adapter allows. Raises ``ScanError``."""
         analysed = []  # (coarse pixels, what the reduction learnt of them)
@@ -138,7 +160,7 @@ class ScanAdapter:
 
         scan = read_scan(source, max_pixels=max_pixels, reduction=reduction)
         # A scan that comes back as the very copy the reduction analysed is not analysed twice.
-        return self._before(scan, next((known for coarse, known in analysed if coarse is scan.pixels), None))
+        return self._before(scan, next((seen for coarse, seen in analysed if coarse is scan.pixels), None))
 
     def reduction(self, coarse, coarse_factor):
         """The integer factor by which a scan may be shrunk before ``before`` at no loss.
@@ -152,17 +174,21 @@ class ScanAdapter:
 
     def _reduction(self, coarse, coarse_factor):
         """``(factor, known)``: with mnist framing, ``known`` is what ``_before`` needs of ``coarse``."""
-        if not self.fast or self.framing == "none":
-            return 1, None
+        if not self.fast or self.framing == "none" or (self.size == "original" and self.normalize == "levels"):
+            return 1, None  # an output at the scan's own size takes its sharpness from the full-resolution pixels
         if self.framing == "resize":
             return max(1, min(coarse.shape[:2]) * coarse_factor // (2 * MODEL_SIZE)), None
-        gray, inverted, low, high = self._model_gray(coarse)
-        box = _ink_box(gray)
-        return _mnist_reduction(box, coarse_factor), (gray, inverted, low, high, box)
+        seen = self._look(coarse)
+        seen.box = _ink_box(seen.gray)
+        return _mnist_reduction(seen.box, coarse_factor), seen
 
-    def _model_gray(self, image):
-        """Grayscale, light on dark, normalized: ``(gray, inverted, low, high)``."""
+    def _look(self, image):
+        """Grayscale, light on dark, normalized, with what was learnt on the way (a ``_Seen``)."""
         gray = to_grayscale(image)
+        if self.normalize == "levels":
+            analysis = analyse(gray, polarity=self.polarity)
+            low, high = sorted((analysis.paper, analysis.ink))
+            return _Seen(analysis.ink_amount(gray), analysis.inverted, low, high, analysis)
         # Intensity statistics from at most ~16k evenly spread pixels: as good, and much cheaper on large scans.
         # 8-bit gray scans get them from the raw bytes, through a histogram.
         bytes_ = image.dtype == np.uint8 and image.ndim == 2
@@ -181,9 +207,9 @@ class ScanAdapter:
         low, high = float(low), float(high)
         if high > low:
             gray = np.clip((gray - low) / (high - low), 0.0, 1.0)
-        return gray, bool(inverted), low, high
+        return _Seen(gray, bool(inverted), low, high)
 
-    def after(self, digit, frame):
+    def after(self, digit: np.ndarray, frame: Frame) -> np.ndarray:
         """Model output to the image to write.
 
         Parameters
@@ -200,14 +226,32 @@ class ScanAdapter:
             dtype (uint8, uint16 or float).
         """
         digit = np.clip(digit, 0.0, 1.0)
+        if frame.analysis is not None:
+            return self._after_levels(digit, frame)
         if self.size == "original":
             digit = self._unframe(digit, frame)
+        if self.levels == "normalize":
+            return _written(1.0 - digit if frame.inverted else digit, frame)
         if frame.high > frame.low:
             digit = digit * (frame.high - frame.low) + frame.low
         if frame.inverted:
             digit = 1.0 - digit
-        image = to_dtype(np.clip(digit, 0.0, 1.0), frame.dtype)
-        return image * frame.peak if frame.peak != 1 else image
+        return _written(digit, frame)
+
+    def _after_levels(self, digit, frame):
+        """``after`` for a frame with an analysis: ink amounts to the page's clean levels (restore) or to white and
+        black (normalize); at size 'original' the strokes keep the scan's sharpness, the model's result guiding
+        which of them are the digit."""
+        analysis = frame.analysis
+        amount, light = digit, 1.0
+        if self.size == "original":
+            guide = np.clip(4.0 * self._unframe(digit, frame), 0.0, 1.0)
+            amount = guide if frame.sharp is None else guide * (frame.sharp * (1 / 255))
+            if self.levels == "restore":
+                light = light_field(analysis.light, frame.shape)
+        if self.levels == "normalize":
+            return _written(1.0 - amount if analysis.inverted else amount, frame)
+        return _written(light * (analysis.paper + (analysis.ink - analysis.paper) * amount), frame)
 
     def _unframe(self, digit, frame):
         if frame.placement is None:
@@ -215,6 +259,23 @@ class ScanAdapter:
         scale, row, col = frame.placement
         rows, cols = frame.shape
         return _placing(rows, row, scale) @ digit.astype(np.float64) @ _placing(cols, col, scale).T
+
+
+def _written(image, frame):
+    """A [0, 1] float image in the frame's dtype and scale."""
+    image = to_dtype(np.clip(image, 0.0, 1.0), frame.dtype)
+    return image * frame.peak if frame.peak != 1 else image
+
+
+def _sharpened(amount, analysis):
+    """The strokes at full resolution: the noisy ink amounts smoothed just enough for the noise they hold, then
+    given edges as steep as a pen's. Returned as uint8 (0-255) to keep a batch of large pages small."""
+    from scipy import ndimage
+
+    contrast = abs(analysis.ink - analysis.paper)
+    sigma = float(np.clip(2.0 * analysis.noise / max(contrast, 1e-3), 0.6, 2.5))
+    smooth = ndimage.gaussian_filter(amount, sigma, mode="nearest")
+    return np.rint(np.clip((smooth - 0.5) * 3.0 + 0.5, 0.0, 1.0) * 255).astype(np.uint8)
 
 
 def to_grayscale(image):

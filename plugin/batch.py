@@ -8,6 +8,11 @@ output atomically and records it (``runner``).
 
 import dataclasses
 import functools
+import multiprocessing
+import sys
+import time
+import types
+from multiprocessing.context import ForkServerContext, ForkServerProcess
 
 import numpy as np
 
@@ -16,6 +21,8 @@ from .denoiser import Denoiser, find_denoiser, limit_threads
 from .errors import DigitDenoiseError, ScanError
 from .scans import encode_image
 
+ORIGINAL_CHUNK = 16  # files adapted at once for size 'original', whose frames hold full-resolution strokes
+
 
 @dataclasses.dataclass
 class Outcome:
@@ -23,6 +30,16 @@ class Outcome:
 
     data: bytes = None
     error: str = None
+    flags: tuple = ()  # why the scan does not look like one digit
+
+
+@dataclasses.dataclass
+class BatchResult:
+    """A batch's outcomes, in the order of its files, and the seconds spent loading the model for it (0 once
+    loaded)."""
+
+    outcomes: list
+    load_seconds: float = 0.0
 
 
 def denoise_files(sources, suffixes, settings, model):
@@ -40,18 +57,24 @@ def denoise_files(sources, suffixes, settings, model):
 
     Returns
     -------
-    list of Outcome
-        One per source, in order. A file that cannot be read, adapted or
-        encoded gets its reason; nothing a single file does raises.
+    BatchResult
+        One ``Outcome`` per source, in order. A file that cannot be read,
+        adapted or encoded gets its reason; nothing a single file does raises.
 
     Raises
     ------
     ModelError
         When the model cannot be loaded: no file of the run could be denoised.
     """
+    started = time.perf_counter()
     denoiser = model if isinstance(model, Denoiser) else _process_denoiser(model)
+    load_seconds = denoiser.warm_up() if isinstance(model, Denoiser) else time.perf_counter() - started
     adapter = ScanAdapter.from_settings(settings)
     outcomes = [Outcome() for _ in sources]
+    if settings.size == "original" and len(sources) > ORIGINAL_CHUNK:  # a frame holds a whole page: a few at a time
+        parts = [denoise_files(sources[i : i + ORIGINAL_CHUNK], suffixes[i : i + ORIGINAL_CHUNK], settings, denoiser)
+                 for i in range(0, len(sources), ORIGINAL_CHUNK)]
+        return BatchResult([outcome for part in parts for outcome in part.outcomes], load_seconds)
     ready = []
     for index, source in enumerate(sources):
         try:
@@ -63,9 +86,10 @@ def denoise_files(sources, suffixes, settings, model):
         except Exception as error:  # an odd file must not stop the run, whatever its decoder raises
             outcomes[index].error = f"cannot decode ({type(error).__name__}: {error})"
     if not ready:
-        return outcomes
+        return BatchResult(outcomes, load_seconds)
     results = denoiser.denoise(np.stack([digit for _, digit, _ in ready]))
     for (index, _, frame), result in zip(ready, results):
+        outcomes[index].flags = frame.flags
         if not np.isfinite(result).all():
             outcomes[index].error = "the model's output holds NaN or infinite values; nothing was written"
             continue
@@ -73,7 +97,7 @@ def denoise_files(sources, suffixes, settings, model):
             outcomes[index].data = encode_image(adapter.after(result, frame), suffixes[index])
         except Exception as error:  # say, a format that cannot hold this image
             outcomes[index].error = f"cannot encode its output ({type(error).__name__}: {error})"
-    return outcomes
+    return BatchResult(outcomes, load_seconds)
 
 
 @functools.lru_cache(maxsize=4)
@@ -93,3 +117,34 @@ def start_worker():
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     limit_threads(1)
+
+
+class WorkerProcess(ForkServerProcess):
+    """A forkserver process that starts without the caller's ``__main__``.
+
+    Workers only run :func:`denoise_files`. Python would otherwise run the
+    calling script again in every worker: a script without an
+    ``if __name__ == "__main__"`` guard would start its own run there, and a
+    program read from stdin or typed at a prompt could not start workers at all.
+    """
+
+    @staticmethod
+    def _Popen(process_obj):
+        main = sys.modules["__main__"]
+        sys.modules["__main__"] = types.ModuleType("__main__")
+        try:
+            return ForkServerProcess._Popen(process_obj)
+        finally:
+            sys.modules["__main__"] = main
+
+
+class WorkerContext(ForkServerContext):
+    Process = WorkerProcess
+
+
+@functools.cache
+def worker_context():
+    """The multiprocessing context of worker processes: forkserver (safe whatever this process has imported,
+    TensorFlow's threads included), with numpy, scikit-image and Pillow imported once in the server."""
+    multiprocessing.get_context("forkserver").set_forkserver_preload(["digit_denoise.batch"])
+    return WorkerContext()

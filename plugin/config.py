@@ -10,9 +10,10 @@ everywhere and is checked the same way.
 
 import dataclasses
 import difflib
+import os
 import reprlib
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 from .errors import ConfigError
 
@@ -45,9 +46,11 @@ class Settings:
         "paper to MNIST's light-on-dark (and back when writing).",
         choices=("auto", "dark-on-light", "light-on-dark"), output=True)
     normalize: str = setting(
-        "percentile", "Intensity normalization before the model: 'percentile' maps the `percentiles` pair to [0, 1] "
-        "and clips (robust to specks, as CSBDeep does); 'minmax' uses the extremes; 'none' keeps intensities as read.",
-        choices=("percentile", "minmax", "none"), output=True)
+        "levels", "Intensity normalization before the model: 'levels' flattens uneven light, estimates the paper's "
+        "and the ink's clean levels and maps them to 0 and 1, and frames the digit from its strokes alone (specks, "
+        "ruled lines and page edges left out); 'percentile' maps the `percentiles` pair to [0, 1] and clips, as "
+        "CSBDeep does; 'minmax' uses the extremes; 'none' keeps intensities as read.",
+        choices=("levels", "percentile", "minmax", "none"), output=True)
     percentiles: tuple = setting(
         (2.0, 99.8), "Low and high percentiles for normalize 'percentile', 0 <= low < high <= 100.", output=True)
     framing: str = setting(
@@ -57,8 +60,14 @@ class Settings:
     size: str = setting(
         "model", "Write the 28x28 result ('model'), or map it back to the scan's own size ('original').",
         choices=("model", "original"), output=True)
+    levels: str = setting(
+        "restore", "The output's intensities: 'restore' writes the scan's own clean paper and ink levels (and, at "
+        "size 'original', its light); 'normalize' writes the paper white and the ink black, in the scan's polarity.",
+        choices=("restore", "normalize"), output=True)
     format: str = setting(
         "png", "Write <stem>.png ('png'), or keep each input's format ('same').", choices=("png", "same"), output=True)
+    strict: bool = setting(False, "Count flagged scans (no ink, several digits, too small, doubtful polarity) as "
+                           "failures: they are not written and the exit code is 1.")
     recursive: bool = setting(True, "Descend into sub-folders of the input folder; the output mirrors the tree.")
     batch_size: int = setting(256, "Images per model call and per unit of work; larger is faster up to a point.",
                               minimum=1)
@@ -157,7 +166,7 @@ def read_config_file(path):
     return values
 
 
-def make_settings(config=None, **overrides):
+def make_settings(config: str | os.PathLike | None = None, **overrides: Any) -> Settings:
     """Build :class:`Settings` from a YAML file, then keyword overrides on top.
 
     Parameters

@@ -3,8 +3,11 @@
 import functools
 import hashlib
 import json
+import os
+import time
 import weakref
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -67,7 +70,7 @@ class Denoiser:
         """sha256 of the model card, as canonical JSON."""
         return hashlib.sha256(json.dumps(self.card, sort_keys=True).encode()).hexdigest()
 
-    def denoise(self, batch):
+    def denoise(self, batch: np.ndarray) -> np.ndarray:
         """Denoise a batch of any length (run through the model 1,024 images at a time).
 
         Parameters
@@ -95,14 +98,19 @@ class Denoiser:
         return inference.predict(self._forward, batch, self.model.input_shape[1:])
 
     def warm_up(self):
-        """Load the model and build the compiled forward pass now (about a second)."""
+        """Load the model and build the compiled forward pass now, if not done yet; returns the seconds it took
+        (0 when it was ready). Loading takes about a second, plus TensorFlow's import the first time."""
+        if self._forward is not None or self.is_identity:
+            return 0.0
+        started = time.perf_counter()
         self.denoise(np.zeros((1, MODEL_SIZE, MODEL_SIZE), np.float32))
+        return time.perf_counter() - started
 
     def __repr__(self):
         return f"Denoiser({self.name!r})"
 
 
-def find_denoiser(name_or_path=None):
+def find_denoiser(name_or_path: str | os.PathLike | None = None) -> "Denoiser":
     """The model ``name_or_path`` names, checked to exist but not yet loaded: cheap, and never imports TensorFlow.
 
     Takes what :func:`load_denoiser` takes; the model loads on first use.
@@ -130,7 +138,7 @@ def find_denoiser(name_or_path=None):
     return Denoiser(name, entry.card, source=name, loader=functools.partial(_call_loader, entry))
 
 
-def load_denoiser(name_or_path=None):
+def load_denoiser(name_or_path: str | os.PathLike | None = None) -> "Denoiser":
     """Load a shipped model by name, or a ``.keras`` file by path.
 
     Parameters
@@ -249,7 +257,13 @@ def _check_shapes(model, where):
             )
 
 
-def denoise(image, *, model=None, config=None, **settings):
+def denoise(
+    image: np.ndarray | str | os.PathLike,
+    *,
+    model: "str | os.PathLike | Denoiser | None" = None,
+    config: str | os.PathLike | None = None,
+    **settings: Any,
+) -> np.ndarray:
     """Denoise one scan of a handwritten digit.
 
     Parameters
@@ -286,8 +300,6 @@ def denoise(image, *, model=None, config=None, **settings):
     >>> denoise(scan, model="none").shape
     (28, 28)
     """
-    import os
-
     from .adapter import ScanAdapter
     from .config import make_settings
 

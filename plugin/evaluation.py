@@ -163,14 +163,14 @@ def results_table(results):
 
 
 def plot_results(results, path):
-    """Write a PSNR-versus-level chart, one line per method (needs matplotlib: the ``plot`` extra)."""
+    """Write a PSNR-versus-level chart, one line per method (needs matplotlib: the ``evaluate`` extra)."""
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError as error:
-        raise ConfigError("plot: matplotlib is not installed; pip install 'digit-denoise[evaluate]'") from error
+        raise ConfigError("--plot: matplotlib is not installed; pip install 'digit-denoise[evaluate]'") from error
     figure, axes = plt.subplots(figsize=(6, 4))
     for method in dict.fromkeys(row["method"] for row in results):
         rows = [row for row in results if row["method"] == method]

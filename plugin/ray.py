@@ -13,7 +13,7 @@ from concurrent.futures import Executor
 
 from .batch import denoise_files
 from .denoiser import limit_threads
-from .runner import denoise_folder
+from .runner import RunSummary, denoise_folder
 
 
 class RayExecutor(Executor):
@@ -35,7 +35,8 @@ def _denoise_files_in_a_ray_worker(*args, **kwargs):
     return denoise_files(*args, **kwargs)
 
 
-def denoise_with_ray(input_dir, output_dir, *, config=None, dry_run=False, stop=None, on_progress=None, **settings):
+def denoise_with_ray(input_dir, output_dir, *, config=None, dry_run=False, stop=None, on_progress=None,
+                     **settings) -> RunSummary:
     """Denoise a folder of scans on Ray, writing the same mirrored tree as ``digit-denoise run``.
 
     Takes the arguments of :func:`digit_denoise.denoise_folder` and returns

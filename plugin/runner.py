@@ -16,13 +16,16 @@ import errno
 import functools
 import itertools
 import os
+import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from pathlib import Path
+from typing import Any
 
-from .batch import denoise_files, start_worker
+from .batch import denoise_files, start_worker, worker_context
 from .config import make_settings
-from .denoiser import find_denoiser
+from .denoiser import Denoiser, find_denoiser
 from .errors import ConfigError
 from .files import printable, replace_atomically
 from .manifest import Manifest, ManifestWriteError, lock_output, remove_stale_temporaries, run_key
@@ -44,11 +47,15 @@ class RunSummary:
     ``skipped_files`` lists every other skipped file or folder with its reason
     (not an image, hidden, a symlink leading out of the input folder or back
     into a folder already walked); ``failures`` lists each failed file or
-    unreadable folder with its reason. ``planned`` lists what a dry run would
+    unreadable folder with its reason. ``flagged`` lists the files written
+    although they do not look like one digit, with the reason (no ink,
+    several digits, too small, doubtful polarity). ``planned`` lists what a dry run would
     process. ``warnings`` holds what went wrong but was mended (a corrupt
     manifest rebuilt); ``stopped`` says why the run stopped before the end
     when the output folder could no longer be written (a full disk).
-    Paths are shown as ``files.printable`` makes them.
+    ``seconds`` is the whole run; ``load_seconds`` the part spent loading
+    the model (TensorFlow's import included), which only happens when there
+    is work. Paths are shown as ``files.printable`` makes them.
     """
 
     input_dir: str
@@ -62,6 +69,7 @@ class RunSummary:
     failed: int = 0
     up_to_date: int = 0
     failures: list = dataclasses.field(default_factory=list)
+    flagged: list = dataclasses.field(default_factory=list)
     skipped_files: list = dataclasses.field(default_factory=list)
     planned: list = dataclasses.field(default_factory=list)
     warnings: list = dataclasses.field(default_factory=list)
@@ -70,13 +78,21 @@ class RunSummary:
     stopped: str = ""
     started: str = ""
     seconds: float = 0.0
+    load_seconds: float = 0.0
 
     @property
     def images_per_second(self):
-        return self.processed / self.seconds if self.seconds > 0 else 0.0
+        """Processed files per second of the run, not counting the model's loading."""
+        working = self.seconds - self.load_seconds
+        return self.processed / working if working > 0 else 0.0
 
     def to_dict(self):
-        return {**dataclasses.asdict(self), "images_per_second": round(self.images_per_second, 1)}
+        return {**dataclasses.asdict(self), "flagged_count": len(self.flagged),
+                "images_per_second": round(self.images_per_second, 1)}
+
+    def flag(self, path, reason):
+        """List a file that was written but does not look like one digit."""
+        self.flagged.append({"path": printable(path), "reason": reason})
 
     def skip(self, path, reason):
         """Count and list a skipped file or folder."""
@@ -98,8 +114,18 @@ class _Job:
     written: os.stat_result = None  # the output's stat once it is in place
 
 
-def denoise_folder(input_dir, output_dir, *, config=None, denoiser=None, executor=None, dry_run=False, stop=None,
-                   on_progress=None, **settings):
+def denoise_folder(
+    input_dir: str | os.PathLike,
+    output_dir: str | os.PathLike,
+    *,
+    config: str | os.PathLike | None = None,
+    denoiser: Denoiser | None = None,
+    executor: Executor | None = None,
+    dry_run: bool = False,
+    stop: threading.Event | None = None,
+    on_progress: Callable[[int], None] | None = None,
+    **settings: Any,
+) -> RunSummary:
     """Denoise every scan under ``input_dir`` into a mirrored tree under ``output_dir``.
 
     Parameters
@@ -315,7 +341,14 @@ class Run:
     def _settle(self, batch, future):
         """Write what a processed batch gave; record the written outputs in the manifest and the summary."""
         written = []
-        for job, outcome in zip(batch, future.result()):
+        result = future.result()
+        self.summary.load_seconds = max(self.summary.load_seconds, result.load_seconds)  # workers load side by side
+        for job, outcome in zip(batch, result.outcomes):
+            for reason in outcome.flags[:1]:
+                if self.settings.strict:
+                    outcome.error = f"flagged: {reason} (strict)"
+                else:
+                    self.summary.flag(job.source, reason)
             if outcome.error is None:
                 if self.summary.stopped:
                     continue  # the output folder cannot be written: left for the next run
@@ -370,12 +403,9 @@ def local_executor(workers, denoiser, large):
     otherwise ``workers`` worker processes (forkserver: safe whatever this process has imported)."""
     if workers == 1 or denoiser.source is None or not large:
         return InlineExecutor()
-    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["digit_denoise.batch"])
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=start_worker)
+    return ProcessPoolExecutor(max_workers=workers, mp_context=worker_context(), initializer=start_worker)
 
 
 def default_workers():

@@ -46,7 +46,7 @@ def test_run_mirrors_the_tree_and_skips_non_images(tmp_path, scan_tree):
     assert summary["model"] == "digit-unet" and summary["images_per_second"] > 0
     assert len(summary["model_sha256"]) == len(summary["card_sha256"]) == 64
     assert summary["settings"]["framing"] == "mnist" and summary["seconds"] > 0
-    assert "6 processed, 1 skipped (0 up to date), 0 failed" in result.output
+    assert "6 processed (0 flagged), 1 skipped (0 up to date), 0 failed" in result.output
 
 
 def test_run_with_format_same_and_original_size(tmp_path, scan_tree):

@@ -1,0 +1,201 @@
+"""Scan analysis: what a page shows before anything is framed or normalized.
+
+:func:`analyse` finds, on a grayscale scan, the light that falls on the page
+(a smooth field fitted to the paper), the paper's and the ink's clean levels
+(estimated from many pixels, so that noise does not move them), and the
+digit's strokes as connected components: dust specks, ruled lines and
+page-edge marks are told apart from the digit and left out of its frame. It
+also says when a scan does not look like one digit (``flags``).
+"""
+
+import dataclasses
+
+import numpy as np
+from scipy import ndimage
+
+COARSE = 64  # px: the light is fitted on a copy about this small, where the strokes are a minority of the pixels
+LINE_COVER = 0.85  # a row or column this much covered by ink is a ruled line or a page edge, not a stroke
+DIGIT_PART = 0.15  # a component at least this part of the largest one's ink, close to it, belongs to the digit
+DIGIT_SIZED = 0.4  # ... and one with this part of its ink, beside it rather than part of it, is another digit
+TOO_SMALL = 8  # px: a scan or a digit smaller than this cannot be framed
+
+
+@dataclasses.dataclass(frozen=True)
+class Analysis:
+    """What :func:`analyse` found on one scan; levels are in the scan's own [0, 1] intensities.
+
+    ``light`` holds the coefficients of the light field (see :func:`light_field`);
+    ``paper`` and ``ink`` are the clean levels under average light; ``box`` is
+    the digit's (top, left, bottom, right) in the analysed pixels; ``digit`` the
+    mask of the digit's strokes there (None when no ink was found); ``flags``
+    the reasons the scan does not look like one digit.
+    """
+
+    light: tuple
+    paper: float
+    ink: float
+    box: tuple
+    digit: np.ndarray
+    noise: float
+    flags: tuple = ()
+
+    @property
+    def inverted(self):
+        """Dark ink on light paper: the scan must be inverted to look like MNIST."""
+        return self.paper > self.ink
+
+    def ink_amount(self, gray):
+        """``gray`` (the analysed pixels) as ink amounts in [0, 1], light on dark: 0 is clean paper, 1 clean ink,
+        after flattening the light; nothing outside the digit's strokes (and a margin around them)."""
+        flat = gray / light_field(self.light, gray.shape)
+        amount = np.clip((flat - self.paper) / (self.ink - self.paper), 0.0, 1.0) if self.ink != self.paper else flat * 0
+        if self.digit is not None:
+            amount *= self.digit_region(gray.shape)
+        return amount
+
+    def digit_region(self, shape):
+        """The digit's strokes with a margin, at ``shape`` (the analysed pixels' own, or a multiple of it)."""
+        margin = max(1, round(0.04 * max(self.box[2] - self.box[0], self.box[3] - self.box[1])))
+        region = ndimage.binary_dilation(self.digit, iterations=margin)
+        if region.shape == tuple(shape):
+            return region
+        rows = np.minimum(np.arange(shape[0]) * region.shape[0] // shape[0], region.shape[0] - 1)
+        cols = np.minimum(np.arange(shape[1]) * region.shape[1] // shape[1], region.shape[1] - 1)
+        return region[np.ix_(rows, cols)]
+
+
+def light_field(coefficients, shape):
+    """The light's relative strength (1 on average) at every pixel of an image of ``shape``: a quadratic surface
+    in coordinates that run from 0 to 1 along each side, so it fits any resolution of the same page."""
+    rows, cols = (np.linspace(0.0, 1.0, n) for n in shape)
+    a, b, c, d, e, f = coefficients
+    field = (a + b * rows + d * rows**2)[:, None] + (c * cols + f * cols**2)[None, :] + e * np.outer(rows, cols)
+    return np.clip(field, 0.2, 5.0)
+
+
+def analyse(gray, *, polarity="auto"):
+    """Analyse a grayscale scan.
+
+    Parameters
+    ----------
+    gray : (M, N) float ndarray in [0, 1]
+    polarity : {'auto', 'dark-on-light', 'light-on-dark'}
+        'auto' takes the side most pixels are on as the paper.
+
+    Returns
+    -------
+    Analysis
+    """
+    flags = []
+    if min(gray.shape) < TOO_SMALL:
+        flags.append(f"too small to hold a digit ({gray.shape[0]}x{gray.shape[1]} px, under {TOO_SMALL} px)")
+    factor = max(1, min(gray.shape) // COARSE)
+    coarse = _block_mean(gray, factor)
+    low, median, high = np.percentile(coarse, [1, 50, 99])
+    paper_is_light = {"auto": high - median < median - low, "dark-on-light": True, "light-on-dark": False}[polarity]
+    if polarity == "auto" and high - low > 0.05 and abs((high - median) - (median - low)) < 0.2 * (high - low):
+        flags.append("polarity doubtful: as much of the page is dark as light")
+    light, paper, noise = _fit_light(coarse, paper_is_light)
+    noise *= factor  # the coarse copy averaged factor x factor pixels
+    flat = gray / light_field(light, gray.shape)
+    smooth = ndimage.uniform_filter(flat, 5, mode="nearest")
+    sign = -1.0 if paper_is_light else 1.0
+    # First the pixels clearly off the paper, to learn the ink's level; then those nearer the ink than the paper.
+    digit, box, more = _digit_components(_without_lines((smooth - paper) * sign > max(5 * noise / 5, 0.08)))
+    if digit is not None:
+        ink = float(np.median(flat[digit]))
+        digit, box, more = _digit_components(_without_lines((smooth - paper) / (ink - paper) > 0.5))
+    if digit is None:
+        flags.append("no ink found: the page looks blank")
+        ink = paper - 0.5 if paper_is_light else paper + 0.5
+        box = (0, 0, gray.shape[0], gray.shape[1])
+    else:
+        # Medians of the full-resolution pixels: noise clipped at black or white does not move them, as it moves
+        # the means of the coarse copy.
+        step = max(1, gray.size // 20000)
+        off_digit = ~ndimage.binary_dilation(digit, iterations=2)
+        paper = float(np.median(flat.ravel()[::step][off_digit.ravel()[::step]])) if off_digit.any() else paper
+        core = ndimage.binary_erosion(digit) if digit.sum() > 50 else digit
+        ink = float(np.median(flat[core])) if core.any() else float(np.median(flat[digit]))
+        if box[2] - box[0] < TOO_SMALL and box[3] - box[1] < TOO_SMALL and not flags:
+            flags.append(f"the ink is too small to be a digit (under {TOO_SMALL} px)")
+        flags.extend(more)
+    return Analysis(tuple(light), float(paper), float(ink), tuple(int(v) for v in box), digit, float(noise), tuple(flags))
+
+
+def _block_mean(image, factor):
+    rows, cols = (image.shape[0] // factor) * factor, (image.shape[1] // factor) * factor
+    if factor == 1:
+        return image
+    return image[:rows, :cols].reshape(rows // factor, factor, cols // factor, factor).mean(axis=(1, 3))
+
+
+def _fit_light(coarse, paper_is_light, rounds=3):
+    """Fit a quadratic surface to the paper's pixels, again and again without those it does not fit (the ink,
+    specks). Returns the surface's coefficients scaled to average 1, the paper level under average light, and the
+    noise's standard deviation on the paper."""
+    rows, cols = np.meshgrid(*(np.linspace(0.0, 1.0, n) for n in coarse.shape), indexing="ij")
+    terms = np.stack([np.ones_like(rows), rows, cols, rows**2, rows * cols, cols**2], axis=-1).reshape(-1, 6)
+    values = coarse.ravel()
+    sign = 1.0 if paper_is_light else -1.0
+    paper = (values - np.median(values)) * sign > -0.5 * np.ptp(values)  # a first guess: everything but strong ink
+    coefficients, noise = np.array([np.median(values), 0, 0, 0, 0, 0], float), 0.0
+    for _ in range(rounds):
+        if paper.sum() < 12:
+            break
+        coefficients, *_ = np.linalg.lstsq(terms[paper], values[paper], rcond=None)
+        residual = values - terms @ coefficients
+        noise = 1.4826 * float(np.median(np.abs(residual[paper] - np.median(residual[paper]))))
+        paper = residual * sign > -max(3 * noise, 0.01)
+    surface = terms @ coefficients
+    level = float(surface.mean())
+    if abs(level) < 1e-6:
+        return (1.0, 0, 0, 0, 0, 0), level, noise
+    return tuple(float(c) for c in coefficients / level), level, noise
+
+
+def _without_lines(inked):
+    """``inked`` less the rows and columns that ink covers almost from edge to edge: ruled lines, page edges."""
+    inked = inked.copy()
+    for axis in (0, 1):
+        covered = inked.mean(axis=1 - axis) > LINE_COVER
+        if covered.any() and covered.mean() < 0.5:
+            if axis == 0:
+                inked[covered, :] = False
+            else:
+                inked[:, covered] = False
+    return inked
+
+
+def _digit_components(inked):
+    """``(digit mask, box, flags)`` from the inked pixels' connected components: the one with the most ink, and
+    the parts close to it that are large enough to be strokes; specks and far marks are left out."""
+    if inked is None or not inked.any():
+        return None, None, []
+    labels, count = ndimage.label(inked, structure=np.ones((3, 3)))
+    areas = np.bincount(labels.ravel())[1:]
+    boxes = ndimage.find_objects(labels)
+    main = int(np.argmax(areas))
+    top, left, bottom, right = _box(boxes[main])
+    size = max(bottom - top, right - left)
+    keep, flags = [main], []
+    for index in np.argsort(-areas):
+        if index == main or areas[index] < DIGIT_PART * areas[main]:
+            continue
+        t, l, b, r = _box(boxes[index])
+        gap = max(t - bottom, top - b, l - right, left - r, 0)
+        digit_sized = areas[index] >= DIGIT_SIZED * areas[main] and (b - t) >= 0.6 * (bottom - top)
+        beside = l >= right - 0.1 * size or r <= left + 0.1 * size
+        if digit_sized and beside:
+            flags.append("several separate digit-sized marks: one image should hold one digit")
+            continue
+        if gap <= 0.5 * size:
+            keep.append(index)
+    digit = np.isin(labels, np.asarray(keep) + 1)
+    rows, cols = np.flatnonzero(digit.any(axis=1)), np.flatnonzero(digit.any(axis=0))
+    box = (int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1)
+    return digit, box, flags[:1]
+
+
+def _box(slices):
+    return slices[0].start, slices[1].start, slices[0].stop, slices[1].stop
