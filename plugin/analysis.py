@@ -55,7 +55,7 @@ class Analysis:
 
     def digit_region(self, shape):
         """The digit's strokes with a margin, at ``shape`` (the analysed pixels' own, or a multiple of it)."""
-        margin = max(1, round(0.04 * max(self.box[2] - self.box[0], self.box[3] - self.box[1])))
+        margin = max(1, round(0.015 * max(self.box[2] - self.box[0], self.box[3] - self.box[1])))
         region = ndimage.binary_dilation(self.digit, iterations=margin)
         if region.shape == tuple(shape):
             return region

@@ -1,0 +1,134 @@
+"""Real pages: the frame and the levels do not move with noise, specks or a ruled line; sharp, seamless
+full-size output; scans that are not one digit are flagged; levels restore or normalize everywhere."""
+
+import numpy as np
+import pytest
+import yaml
+from PIL import Image
+from scans import make_page  # benchmarks/scans.py: pages rendered from MNIST test digits
+from typer.testing import CliRunner
+
+from digit_denoise import ScanAdapter, denoise, denoise_folder
+from digit_denoise.analysis import analyse
+from digit_denoise.cli import app
+
+
+@pytest.fixture(scope="module")
+def pages(digits):
+    rng = np.random.default_rng(11)
+    return [make_page(digits[index], rng, max_side=400) for index in range(12)]
+
+
+def test_the_frame_and_the_paper_level_do_not_move_with_noise_specks_or_a_ruled_line(pages):
+    adapter = ScanAdapter()
+    assert any(page[4]["lined"] for page in pages) and all(page[3].any() or True for page in pages)
+    for noisy, clean, _, _, conditions in pages:
+        (clean_scale, clean_row, clean_col), (scale, row, col) = (
+            adapter.before(image)[1].placement for image in (clean, noisy)
+        )
+        assert np.hypot(row - clean_row, col - clean_col) * scale <= 0.5, conditions
+        assert abs(scale / clean_scale - 1) <= 0.05, conditions
+        paper_noisy, paper_clean = analyse(noisy / 255.0).paper, analyse(clean / 255.0).paper
+        assert abs(paper_noisy - paper_clean) * 255 <= 3, conditions
+
+
+def test_a_page_at_its_own_size_has_clean_paper_no_specks_and_no_seam(pages, default_denoiser):
+    adapter = ScanAdapter(size="original")
+    for noisy, clean, stroke, specks, conditions in pages[:6]:
+        digit, frame = adapter.before(noisy)
+        out = adapter.after(default_denoiser.denoise(digit[None])[0], frame).astype(float)
+        from scipy import ndimage
+
+        # Specks, the line and the noise are gone, except where they touch the strokes (see benchmarks/scans.py).
+        paper = ~ndimage.binary_dilation(stroke, iterations=12)
+        assert np.abs(out - clean)[paper].max() <= 10, conditions
+        # No seam where the 28x28 frame ended: neighbouring paper pixels differ by the light's slope only.
+        steps = np.abs(np.diff(out, axis=1))[paper[:, 1:] & paper[:, :-1]]
+        assert steps.max() <= 2, conditions
+
+
+@pytest.fixture(scope="module")
+def default_denoiser():
+    from digit_denoise import load_denoiser
+
+    return load_denoiser("default")
+
+
+def _digit_on_paper(digit, size=(90, 80), offset=(17, 12)):
+    scan = np.full(size, 0.85)
+    scan[offset[0] : offset[0] + 56, offset[1] : offset[1] + 56] -= np.kron(digit, np.ones((2, 2))) * 0.7
+    return scan
+
+
+@pytest.mark.parametrize("case, reason", [
+    ("blank", "no ink found"),
+    ("two digits", "several separate digit-sized marks"),
+    ("tiny", "too small"),
+    ("half dark", "polarity doubtful"),
+])
+def test_each_kind_of_scan_that_is_not_one_digit_is_flagged_with_its_reason(digits, case, reason):
+    if case == "blank":
+        scan = np.full((60, 60), 0.9)
+    elif case == "two digits":
+        scan = np.full((90, 160), 0.85)
+        for place, digit in ((10, digits[0]), (90, digits[1])):
+            scan[17:73, place : place + 56] -= np.kron(digit, np.ones((2, 2))) * 0.7
+    elif case == "tiny":
+        scan = np.full((5, 5), 0.9)
+        scan[2, 1:4] = 0.1
+    else:
+        scan = np.full((80, 80), 0.9)
+        scan[:, :40] = 0.1
+    flags = ScanAdapter().before(scan)[1].flags
+    assert any(reason in flag for flag in flags), flags
+    assert not ScanAdapter().before(_digit_on_paper(digits[0]))[1].flags
+
+
+def test_flagged_scans_are_written_and_listed_or_with_strict_failed(tmp_path, digits):
+    root = tmp_path / "scans"
+    root.mkdir()
+    Image.fromarray((_digit_on_paper(digits[0]) * 255).astype(np.uint8)).save(root / "digit.png")
+    Image.fromarray(np.full((60, 60), 230, np.uint8)).save(root / "blank.png")
+    runner = CliRunner()
+    result = runner.invoke(app, ["run", str(root), str(tmp_path / "out"), "-m", "none", "--report", str(tmp_path / "r.json")])
+    assert result.exit_code == 0, result.output
+    report = yaml.safe_load((tmp_path / "r.json").read_text())
+    assert report["flagged_count"] == 1 and report["flagged"][0]["path"].endswith("blank.png")
+    assert "no ink" in report["flagged"][0]["reason"] and (tmp_path / "out" / "blank.png").exists()
+    assert "flagged: " in result.stderr
+    strict = runner.invoke(app, ["run", str(root), str(tmp_path / "strict"), "-m", "none", "--strict"])
+    assert strict.exit_code == 1
+    assert not (tmp_path / "strict" / "blank.png").exists() and (tmp_path / "strict" / "digit.png").exists()
+
+
+def _paper_and_ink(image):
+    image = np.asarray(image, float)
+    return np.median(image), np.percentile(image, 1)
+
+
+def test_levels_restore_or_normalize_through_the_api_the_cli_and_yaml(tmp_path, digits):
+    scan = (_digit_on_paper(digits[3]) * 255).astype(np.uint8)  # paper 217
+    paper, ink = _paper_and_ink(denoise(scan, model="none", levels="restore"))
+    assert abs(paper - 217) <= 3 and ink > 30
+    paper, ink = _paper_and_ink(denoise(scan, model="none", levels="normalize"))
+    assert paper == 255 and ink <= 5
+    root = tmp_path / "scans"
+    root.mkdir()
+    Image.fromarray(scan).save(root / "scan.png")
+    config = tmp_path / "levels.yaml"
+    config.write_text("levels: normalize\n")
+    runner = CliRunner()
+    for name, flags in (("flag", ["--levels", "normalize"]), ("yaml", ["-c", str(config)]), ("default", [])):
+        result = runner.invoke(app, ["run", str(root), str(tmp_path / name), "-m", "none", *flags])
+        assert result.exit_code == 0, result.output
+        paper, _ = _paper_and_ink(Image.open(tmp_path / name / "scan.png"))
+        assert (paper == 255) == (name != "default"), name
+
+
+def test_changing_levels_redoes_the_outputs(tmp_path, digits):
+    root = tmp_path / "scans"
+    root.mkdir()
+    Image.fromarray((_digit_on_paper(digits[4]) * 255).astype(np.uint8)).save(root / "scan.png")
+    assert denoise_folder(root, tmp_path / "out", model="none").processed == 1
+    assert denoise_folder(root, tmp_path / "out", model="none").processed == 0
+    assert denoise_folder(root, tmp_path / "out", model="none", levels="normalize").processed == 1
