@@ -122,9 +122,13 @@ import json, sys, time
 import numpy as np
 from pathlib import Path
 from digit_denoise import ScanAdapter, load_denoiser
-from digit_denoise.denoiser import limit_threads
 from digit_denoise.scans import encode_image, read_scan
-limit_threads(1)
+try:
+    from digit_denoise.denoiser import limit_threads
+    limit_threads(1)
+except ImportError:  # an older digit-denoise, measured side by side
+    import tensorflow as tf
+    tf.config.threading.set_intra_op_parallelism_threads(1)
 files = sorted(Path(sys.argv[1]).rglob("*.png"))[: int(sys.argv[2])]
 adapter, denoiser = ScanAdapter(), load_denoiser("default")
 denoiser.warm_up()

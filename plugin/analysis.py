@@ -56,7 +56,7 @@ class Analysis:
     def digit_region(self, shape):
         """The digit's strokes with a margin, at ``shape`` (the analysed pixels' own, or a multiple of it)."""
         margin = max(1, round(0.015 * max(self.box[2] - self.box[0], self.box[3] - self.box[1])))
-        region = ndimage.binary_dilation(self.digit, iterations=margin)
+        region = _grown(self.digit, margin)
         if region.shape == tuple(shape):
             return region
         rows = np.minimum(np.arange(shape[0]) * region.shape[0] // shape[0], region.shape[0] - 1)
@@ -113,14 +113,19 @@ def analyse(gray, *, polarity="auto"):
         # Medians of the full-resolution pixels: noise clipped at black or white does not move them, as it moves
         # the means of the coarse copy.
         step = max(1, gray.size // 20000)
-        off_digit = ~ndimage.binary_dilation(digit, iterations=2)
+        off_digit = ~_grown(digit, 2)
         paper = float(np.median(flat.ravel()[::step][off_digit.ravel()[::step]])) if off_digit.any() else paper
-        core = ndimage.binary_erosion(digit) if digit.sum() > 50 else digit
+        core = ndimage.minimum_filter(digit, 3) if digit.sum() > 50 else digit
         ink = float(np.median(flat[core])) if core.any() else float(np.median(flat[digit]))
         if box[2] - box[0] < TOO_SMALL and box[3] - box[1] < TOO_SMALL and not flags:
             flags.append(f"the ink is too small to be a digit (under {TOO_SMALL} px)")
         flags.extend(more)
     return Analysis(tuple(light), float(paper), float(ink), tuple(int(v) for v in box), digit, float(noise), tuple(flags))
+
+
+def _grown(mask, pixels):
+    """``mask`` grown by ``pixels`` in every direction (a square), as fast for a wide margin as for a thin one."""
+    return ndimage.maximum_filter(mask, 2 * pixels + 1)
 
 
 def _block_mean(image, factor):
@@ -143,11 +148,13 @@ def _fit_light(coarse, paper_is_light, rounds=3):
     for _ in range(rounds):
         if paper.sum() < 12:
             break
-        coefficients, *_ = np.linalg.lstsq(terms[paper], values[paper], rcond=None)
-        residual = values - terms @ coefficients
+        used = terms[paper]  # normal equations by einsum: BLAS's threads would fight the worker processes
+        coefficients = np.linalg.solve(np.einsum("ij,ik->jk", used, used) + 1e-9 * np.eye(6),
+                                       np.einsum("ij,i->j", used, values[paper]))
+        residual = values - np.einsum("ij,j->i", terms, coefficients)
         noise = 1.4826 * float(np.median(np.abs(residual[paper] - np.median(residual[paper]))))
         paper = residual * sign > -max(3 * noise, 0.01)
-    surface = terms @ coefficients
+    surface = np.einsum("ij,j->i", terms, coefficients)
     level = float(surface.mean())
     if abs(level) < 1e-6:
         return (1.0, 0, 0, 0, 0, 0), level, noise

@@ -146,5 +146,11 @@ class WorkerContext(ForkServerContext):
 def worker_context():
     """The multiprocessing context of worker processes: forkserver (safe whatever this process has imported,
     TensorFlow's threads included), with numpy, scikit-image and Pillow imported once in the server."""
+    import os
+
+    # One thread per worker for the numeric libraries too: the workers share the cores, and BLAS threads that
+    # spin while they wait would take them from each other. The forkserver reads these when it starts.
+    for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(variable, "1")
     multiprocessing.get_context("forkserver").set_forkserver_preload(["digit_denoise.batch"])
     return WorkerContext()
