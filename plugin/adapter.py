@@ -16,7 +16,7 @@ from skimage.util import img_as_float, img_as_ubyte, img_as_uint
 
 from digit_denoise.models import MODEL_SIZE
 
-from .analysis import Analysis, analyse, light_field
+from .analysis import Analysis, analyse, block_mean, light_field
 from .errors import ScanError
 from .scans import COARSE_SIZE, Scan, read_scan
 
@@ -362,9 +362,9 @@ def frame_like_mnist(gray, *, fast=True, box=None):
     """
     coarse = min(gray.shape) // COARSE_SIZE
     if fast and coarse > 1:
-        factor = _mnist_reduction(_ink_box(_block_mean(gray, coarse)), coarse)
+        factor = _mnist_reduction(_ink_box(block_mean(gray, coarse)), coarse)
         if factor > 1:
-            digit, placement = frame_like_mnist(_block_mean(gray, factor), fast=False)
+            digit, placement = frame_like_mnist(block_mean(gray, factor), fast=False)
             return digit, _enlarged(placement, factor)
     top, left, bottom, right = box or _ink_box(gray)
     scale = DIGIT_SIZE / max(bottom - top, right - left)
@@ -436,12 +436,6 @@ def _enlarged(placement, factor):
     """
     scale, row, col = placement
     return scale / factor, row * factor + (factor - 1) / 2, col * factor + (factor - 1) / 2
-
-
-def _block_mean(image, factor):
-    """Integer-factor reduction by block averaging; a remainder of fewer than ``factor`` rows or columns is dropped."""
-    rows, cols = (image.shape[0] // factor) * factor, (image.shape[1] // factor) * factor
-    return image[:rows, :cols].reshape(rows // factor, factor, cols // factor, factor).mean(axis=(1, 3))
 
 
 def _ink_box(gray):

@@ -48,7 +48,9 @@ class Analysis:
         """``gray`` (the analysed pixels) as ink amounts in [0, 1], light on dark: 0 is clean paper, 1 clean ink,
         after flattening the light; nothing outside the digit's strokes (and a margin around them)."""
         flat = gray / light_field(self.light, gray.shape)
-        amount = np.clip((flat - self.paper) / (self.ink - self.paper), 0.0, 1.0) if self.ink != self.paper else flat * 0
+        if self.ink == self.paper:
+            return np.zeros_like(flat)
+        amount = np.clip((flat - self.paper) / (self.ink - self.paper), 0.0, 1.0)
         if self.digit is not None:
             amount *= self.digit_region(gray.shape)
         return amount
@@ -90,7 +92,7 @@ def analyse(gray, *, polarity="auto"):
     if min(gray.shape) < TOO_SMALL:
         flags.append(f"too small to hold a digit ({gray.shape[0]}x{gray.shape[1]} px, under {TOO_SMALL} px)")
     factor = max(1, min(gray.shape) // COARSE)
-    coarse = _block_mean(gray, factor)
+    coarse = block_mean(gray, factor)
     low, median, high = np.percentile(coarse, [1, 50, 99])
     paper_is_light = {"auto": high - median < median - low, "dark-on-light": True, "light-on-dark": False}[polarity]
     if polarity == "auto" and high - low > 0.05 and abs((high - median) - (median - low)) < 0.2 * (high - low):
@@ -128,10 +130,11 @@ def _grown(mask, pixels):
     return ndimage.maximum_filter(mask, 2 * pixels + 1)
 
 
-def _block_mean(image, factor):
-    rows, cols = (image.shape[0] // factor) * factor, (image.shape[1] // factor) * factor
+def block_mean(image, factor):
+    """Integer-factor reduction by block averaging; a remainder of fewer than ``factor`` rows or columns is dropped."""
     if factor == 1:
         return image
+    rows, cols = (image.shape[0] // factor) * factor, (image.shape[1] // factor) * factor
     return image[:rows, :cols].reshape(rows // factor, factor, cols // factor, factor).mean(axis=(1, 3))
 
 
@@ -189,10 +192,10 @@ def _digit_components(inked):
     for index in np.argsort(-areas):
         if index == main or areas[index] < DIGIT_PART * areas[main]:
             continue
-        t, l, b, r = _box(boxes[index])
-        gap = max(t - bottom, top - b, l - right, left - r, 0)
-        digit_sized = areas[index] >= DIGIT_SIZED * areas[main] and (b - t) >= 0.6 * (bottom - top)
-        beside = l >= right - 0.1 * size or r <= left + 0.1 * size
+        part_top, part_left, part_bottom, part_right = _box(boxes[index])
+        gap = max(part_top - bottom, top - part_bottom, part_left - right, left - part_right, 0)
+        digit_sized = areas[index] >= DIGIT_SIZED * areas[main] and part_bottom - part_top >= 0.6 * (bottom - top)
+        beside = part_left >= right - 0.1 * size or part_right <= left + 0.1 * size
         if digit_sized and beside:
             flags.append("several separate digit-sized marks: one image should hold one digit")
             continue

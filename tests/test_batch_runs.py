@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import make_scan
+from helpers import make_scan, write_scans
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -28,14 +28,8 @@ CLI = [sys.executable, "-c", "from digit_denoise.cli import main; main()"]
 @pytest.fixture(scope="module")
 def many_scans(tmp_path_factory, digits):
     """300 scans of 200x180 px in two folders: enough work to interrupt a run halfway."""
-    root = tmp_path_factory.mktemp("many") / "scans"
-    rng = np.random.default_rng(0)
-    for index in range(300):
-        folder = root / f"box-{index % 2}"
-        folder.mkdir(parents=True, exist_ok=True)
-        scan = make_scan(digits[index], size=(200, 180), offset=(40, 50), noise=0.04, rng=rng)
-        Image.fromarray((scan * 255).round().astype(np.uint8)).save(folder / f"scan-{index:03d}.png")
-    return root
+    return write_scans(tmp_path_factory.mktemp("many") / "scans", digits, 300, folder=lambda i: f"box-{i % 2}",
+                       name=lambda i: f"scan-{i:03d}.png", size=(200, 180), offset=(40, 50), noise=0.04)
 
 
 def outputs(folder):

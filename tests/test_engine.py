@@ -7,11 +7,9 @@ import textwrap
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import numpy as np
 import pytest
 import yaml
-from helpers import make_scan
-from PIL import Image
+from helpers import write_scans
 from typer.testing import CliRunner
 
 import digit_denoise
@@ -25,14 +23,8 @@ FIELDS = [field.name for field in dataclasses.fields(Settings)]
 
 @pytest.fixture(scope="module")
 def scans(tmp_path_factory, digits):
-    root = tmp_path_factory.mktemp("engine") / "scans"
-    rng = np.random.default_rng(3)
-    for index in range(24):
-        folder = root / f"part-{index % 3}"
-        folder.mkdir(parents=True, exist_ok=True)
-        scan = make_scan(digits[index], size=(100, 90), offset=(20, 15), noise=0.06, rng=rng)
-        Image.fromarray((scan * 255).round().astype(np.uint8)).save(folder / f"{index:02d}.png")
-    return root
+    return write_scans(tmp_path_factory.mktemp("engine") / "scans", digits, 24, folder=lambda i: f"part-{i % 3}",
+                       name=lambda i: f"{i:02d}.png", seed=3, size=(100, 90), offset=(20, 15), noise=0.06)
 
 
 def tree(folder):

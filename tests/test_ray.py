@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from helpers import make_scan
+from helpers import make_scan, write_scans
 from PIL import Image
 
 ray = pytest.importorskip("ray")
@@ -20,12 +20,8 @@ def local_ray():
 
 def test_ray_outputs_are_identical_to_the_cli_runner(tmp_path, digits, local_ray):
     root = tmp_path / "scans"
-    rng = np.random.default_rng(5)
-    for index in range(100):
-        folder = root / ("a" if index % 2 else "b/c")
-        folder.mkdir(parents=True, exist_ok=True)
-        scan = make_scan(digits[index], size=(120, 110), offset=(20, 30), noise=0.05, rng=rng)
-        Image.fromarray((scan * 255).round().astype(np.uint8)).save(folder / f"{index:03d}.png")
+    write_scans(root, digits, 100, folder=lambda i: "a" if i % 2 else "b/c", name=lambda i: f"{i:03d}.png", seed=5,
+                size=(120, 110), offset=(20, 30), noise=0.05)
     (root / "notes.txt").write_text("skipped")
     (root / "bad.png").write_bytes(b"")
 
