@@ -9,11 +9,13 @@ also says when a scan does not look like one digit (``flags``).
 """
 
 import dataclasses
+import functools
 
 import numpy as np
 from scipy import ndimage
 
-COARSE = 64  # px: the light is fitted on a copy about this small, where the strokes are a minority of the pixels
+COARSE = 64  # px: the page's levels are first looked at on a copy about this small
+FIT = 32  # px: and the light is fitted on a copy about this small (light varies slowly; the strokes are a minority)
 LINE_COVER = 0.85  # a row or column this much covered by ink is a ruled line or a page edge, not a stroke
 DIGIT_PART = 0.15  # a component at least this part of the largest one's ink, close to it, belongs to the digit
 DIGIT_SIZED = 0.4  # ... and one with this part of its ink, beside it rather than part of it, is another digit
@@ -66,6 +68,7 @@ class Analysis:
         return region[np.ix_(rows, cols)]
 
 
+@functools.lru_cache(maxsize=4)  # analyse and then ink_amount ask for the same field; treat it as read-only
 def light_field(coefficients, shape):
     """The light's relative strength (1 on average) at every pixel of an image of ``shape``: a quadratic surface
     in coordinates that run from 0 to 1 along each side, so it fits any resolution of the same page."""
@@ -97,7 +100,7 @@ def analyse(gray, *, polarity="auto"):
     paper_is_light = {"auto": high - median < median - low, "dark-on-light": True, "light-on-dark": False}[polarity]
     if polarity == "auto" and high - low > 0.05 and abs((high - median) - (median - low)) < 0.2 * (high - low):
         flags.append("polarity doubtful: as much of the page is dark as light")
-    light, paper, noise = _fit_light(coarse, paper_is_light)
+    light, paper, noise = _fit_light(coarse, factor, gray.shape, paper_is_light)
     noise *= factor  # the coarse copy averaged factor x factor pixels
     flat = gray / light_field(light, gray.shape)
     smooth = ndimage.uniform_filter(flat, 5, mode="nearest")
@@ -138,12 +141,13 @@ def block_mean(image, factor):
     return image[:rows, :cols].reshape(rows // factor, factor, cols // factor, factor).mean(axis=(1, 3))
 
 
-def _fit_light(coarse, paper_is_light, rounds=3):
+def _fit_light(coarse, factor, shape, paper_is_light, rounds=2):
     """Fit a quadratic surface to the paper's pixels, again and again without those it does not fit (the ink,
     specks). Returns the surface's coefficients scaled to average 1, the paper level under average light, and the
-    noise's standard deviation on the paper."""
-    rows, cols = np.meshgrid(*(np.linspace(0.0, 1.0, n) for n in coarse.shape), indexing="ij")
-    terms = np.stack([np.ones_like(rows), rows, cols, rows**2, rows * cols, cols**2], axis=-1).reshape(-1, 6)
+    noise's standard deviation on the paper. ``coarse`` is the scan of ``shape`` reduced ``factor`` times."""
+    reduced = max(1, min(coarse.shape) // FIT)
+    coarse = block_mean(coarse, reduced)
+    terms = _surface_terms(coarse.shape, factor * reduced, shape)
     values = coarse.ravel()
     sign = 1.0 if paper_is_light else -1.0
     paper = (values - np.median(values)) * sign > -0.5 * np.ptp(values)  # a first guess: everything but strong ink
@@ -159,9 +163,20 @@ def _fit_light(coarse, paper_is_light, rounds=3):
         paper = residual * sign > -max(3 * noise, 0.01)
     surface = np.einsum("ij,j->i", terms, coefficients)
     level = float(surface.mean())
+    noise *= reduced  # the copy averaged reduced x reduced pixels
     if abs(level) < 1e-6:
         return (1.0, 0, 0, 0, 0, 0), level, noise
     return tuple(float(c) for c in coefficients / level), level, noise
+
+
+@functools.lru_cache(maxsize=16)
+def _surface_terms(shape, factor, full_shape):
+    """The (pixels, 6) terms 1, y, x, y², xy, x² of a quadratic surface over a copy of ``shape`` made by averaging
+    ``factor`` x ``factor`` blocks of an image of ``full_shape``: each block at its centre, in the full image's
+    coordinates, which run from 0 to 1 along each side as in ``light_field`` (the blocks leave out a remainder)."""
+    rows, cols = np.meshgrid(*((np.arange(n) * factor + (factor - 1) / 2) / max(1, full - 1)
+                               for n, full in zip(shape, full_shape)), indexing="ij")
+    return np.stack([np.ones_like(rows), rows, cols, rows**2, rows * cols, cols**2], axis=-1).reshape(-1, 6)
 
 
 def _without_lines(inked):
