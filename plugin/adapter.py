@@ -134,7 +134,7 @@ class ScanAdapter:
         gray, box = seen.gray, seen.box
         frame = dict(shape=tuple(scan.shape), dtype=scan.pixels.dtype, inverted=seen.inverted, low=seen.low,
                      high=seen.high, peak=float_peak(scan.pixels),
-                     analysis=seen.analysis and dataclasses.replace(seen.analysis, digit=None))  # after needs no mask
+                     analysis=seen.analysis and dataclasses.replace(seen.analysis, region=None))  # after needs no mask
         if seen.analysis is not None and self.size == "original" and scan.reduced_by == 1:
             frame.update(sharp=_sharpened(gray, seen.analysis))
         if self.framing == "none":

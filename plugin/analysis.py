@@ -28,8 +28,9 @@ class Analysis:
 
     ``light`` holds the coefficients of the light field (see :func:`light_field`);
     ``paper`` and ``ink`` are the clean levels under average light; ``box`` is
-    the digit's (top, left, bottom, right) in the analysed pixels; ``digit`` the
-    mask of the digit's strokes there (None when no ink was found); ``flags``
+    the digit's (top, left, bottom, right) in the analysed pixels; ``region`` the
+    mask of the digit's strokes there with a margin (None when no ink was
+    found); ``noise`` the noise's standard deviation on the paper; ``flags``
     the reasons the scan does not look like one digit.
     """
 
@@ -37,7 +38,7 @@ class Analysis:
     paper: float
     ink: float
     box: tuple
-    digit: np.ndarray
+    region: np.ndarray
     noise: float
     flags: tuple = ()
 
@@ -53,19 +54,9 @@ class Analysis:
         if self.ink == self.paper:
             return np.zeros_like(flat)
         amount = np.clip((flat - self.paper) / (self.ink - self.paper), 0.0, 1.0)
-        if self.digit is not None:
-            amount *= self.digit_region(gray.shape)
+        if self.region is not None:
+            amount *= self.region
         return amount
-
-    def digit_region(self, shape):
-        """The digit's strokes with a margin, at ``shape`` (the analysed pixels' own, or a multiple of it)."""
-        margin = max(1, round(0.015 * max(self.box[2] - self.box[0], self.box[3] - self.box[1])))
-        region = _grown(self.digit, margin)
-        if region.shape == tuple(shape):
-            return region
-        rows = np.minimum(np.arange(shape[0]) * region.shape[0] // shape[0], region.shape[0] - 1)
-        cols = np.minimum(np.arange(shape[1]) * region.shape[1] // shape[1], region.shape[1] - 1)
-        return region[np.ix_(rows, cols)]
 
 
 @functools.lru_cache(maxsize=4)  # analyse and then ink_amount ask for the same field; treat it as read-only
@@ -96,7 +87,10 @@ def analyse(gray, *, polarity="auto"):
         flags.append(f"too small to hold a digit ({gray.shape[0]}x{gray.shape[1]} px, under {TOO_SMALL} px)")
     factor = max(1, min(gray.shape) // COARSE)
     coarse = block_mean(gray, factor)
-    low, median, high = np.percentile(coarse, [1, 50, 99])
+    last = coarse.size - 1
+    ranks = [int(0.01 * last), last // 2, (last + 1) // 2, int(0.99 * last)]
+    low, below, above, high = np.partition(coarse.ravel(), ranks)[ranks]  # the 1st, 50th and 99th percentiles
+    median = (below + above) / 2
     paper_is_light = {"auto": high - median < median - low, "dark-on-light": True, "light-on-dark": False}[polarity]
     if polarity == "auto" and high - low > 0.05 and abs((high - median) - (median - low)) < 0.2 * (high - low):
         flags.append("polarity doubtful: as much of the page is dark as light")
@@ -105,10 +99,12 @@ def analyse(gray, *, polarity="auto"):
     flat = gray / light_field(light, gray.shape)
     smooth = ndimage.uniform_filter(flat, 5, mode="nearest")
     sign = -1.0 if paper_is_light else 1.0
-    # First the pixels clearly off the paper, to learn the ink's level; then those nearer the ink than the paper.
-    digit, box, more = _digit_components(_without_lines((smooth - paper) * sign > max(5 * noise / 5, 0.08)))
-    if digit is not None:
-        ink = float(np.median(flat[digit]))
+    # The ink's level, roughly, from the pixels clearly off the paper (five times the noise left after the 5x5 mean,
+    # which divides it by 5); then the digit, from the pixels nearer that level than the paper's.
+    clearly = (smooth - paper) * sign > max(noise, 0.08)
+    digit, box, more, region = None, None, [], None
+    if clearly.any():
+        ink = float(_median(flat[clearly]))
         digit, box, more = _digit_components(_without_lines((smooth - paper) / (ink - paper) > 0.5))
     if digit is None:
         flags.append("no ink found: the page looks blank")
@@ -118,14 +114,22 @@ def analyse(gray, *, polarity="auto"):
         # Medians of the full-resolution pixels: noise clipped at black or white does not move them, as it moves
         # the means of the coarse copy.
         step = max(1, gray.size // 20000)
-        off_digit = ~_grown(digit, 2)
-        paper = float(np.median(flat.ravel()[::step][off_digit.ravel()[::step]])) if off_digit.any() else paper
+        region = _grown(digit, max(1, round(0.015 * max(box[2] - box[0], box[3] - box[1]))))
+        off_digit = ~region
+        paper = float(_median(flat.ravel()[::step][off_digit.ravel()[::step]])) if off_digit.any() else paper
         core = ndimage.minimum_filter(digit, 3) if digit.sum() > 50 else digit
-        ink = float(np.median(flat[core])) if core.any() else float(np.median(flat[digit]))
+        ink = float(_median(flat[core])) if core.any() else float(_median(flat[digit]))
         if box[2] - box[0] < TOO_SMALL and box[3] - box[1] < TOO_SMALL and not flags:
             flags.append(f"the ink is too small to be a digit (under {TOO_SMALL} px)")
         flags.extend(more)
-    return Analysis(tuple(light), float(paper), float(ink), tuple(int(v) for v in box), digit, float(noise), tuple(flags))
+    return Analysis(tuple(light), float(paper), float(ink), tuple(int(v) for v in box), region, float(noise), tuple(flags))
+
+
+def _median(values):
+    """The median of a 1-D array (the upper one for an even count): one partition, without ``np.median``'s
+    overhead, which these small arrays would feel."""
+    middle = len(values) // 2
+    return np.partition(values, middle)[middle]
 
 
 def _grown(mask, pixels):
@@ -150,8 +154,9 @@ def _fit_light(coarse, factor, shape, paper_is_light, rounds=2):
     terms = _surface_terms(coarse.shape, factor * reduced, shape)
     values = coarse.ravel()
     sign = 1.0 if paper_is_light else -1.0
-    paper = (values - np.median(values)) * sign > -0.5 * np.ptp(values)  # a first guess: everything but strong ink
-    coefficients, noise = np.array([np.median(values), 0, 0, 0, 0, 0], float), 0.0
+    middle = _median(values)
+    paper = (values - middle) * sign > -0.5 * np.ptp(values)  # a first guess: everything but strong ink
+    coefficients, noise = np.array([middle, 0, 0, 0, 0, 0], float), 0.0
     for _ in range(rounds):
         if paper.sum() < 12:
             break
@@ -159,7 +164,8 @@ def _fit_light(coarse, factor, shape, paper_is_light, rounds=2):
         coefficients = np.linalg.solve(np.einsum("ij,ik->jk", used, used) + 1e-9 * np.eye(6),
                                        np.einsum("ij,i->j", used, values[paper]))
         residual = values - np.einsum("ij,j->i", terms, coefficients)
-        noise = 1.4826 * float(np.median(np.abs(residual[paper] - np.median(residual[paper]))))
+        on_paper = residual[paper]
+        noise = 1.4826 * float(_median(np.abs(on_paper - _median(on_paper))))
         paper = residual * sign > -max(3 * noise, 0.01)
     surface = np.einsum("ij,j->i", terms, coefficients)
     level = float(surface.mean())
@@ -216,7 +222,9 @@ def _digit_components(inked):
             continue
         if gap <= 0.5 * size:
             keep.append(index)
-    digit = np.isin(labels, np.asarray(keep) + 1)
+    kept = np.zeros(count + 1, bool)
+    kept[np.asarray(keep) + 1] = True
+    digit = kept[labels]
     rows, cols = np.flatnonzero(digit.any(axis=1)), np.flatnonzero(digit.any(axis=0))
     box = (int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1)
     return digit, box, flags[:1]
