@@ -142,8 +142,9 @@ def main():
                    flags=frame.flags)
         rows.append(row)
         if len(sheet) < 8:
-            sheet.append([transform.resize(image / 255.0, (160, 160), anti_aliasing=True)
-                          for image in (noisy, clean, np.asarray(ours, float), nlm)])
+            sheet.append([transform.resize(np.asarray(image, float) / scale, (160, 160), anti_aliasing=True)
+                          for image, scale in ((noisy, 255), (noisy_digit, 1), (small_out, 255), (ours, 255),
+                                               (clean, 255), (nlm, 255))])
     seconds = time.perf_counter() - started
 
     lines = [f"# python benchmarks/scans.py --n {args.n} --seed {args.seed}   ({seconds:.0f} s)",
@@ -176,7 +177,8 @@ def main():
     (args.out / "scans.txt").write_text("\n".join(lines) + "\n")
     grid = np.vstack([np.hstack([np.pad(tile, 2, constant_values=1) for tile in row]) for row in sheet])
     Image.fromarray((np.clip(grid, 0, 1) * 255).round().astype(np.uint8)).save(args.out / "scans-sheet.png")
-    print(f"contact sheet (noisy | clean | digit-denoise | NL-means): {args.out / 'scans-sheet.png'}")
+    print(f"contact sheet (scan | adapter output | 28x28 written | size original written | clean page | NL-means): "
+          f"{args.out / 'scans-sheet.png'}")
 
 
 if __name__ == "__main__":

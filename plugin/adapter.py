@@ -41,6 +41,8 @@ class Frame:
     peak: float = 1.0  # a float image's white: 1, or 255 or 65535 for one that holds 8- or 16-bit values
     analysis: Analysis = None  # normalize 'levels': the page's light, paper and ink levels, the digit's strokes
     sharp: np.ndarray = None  # size 'original' with 'levels': the strokes' ink amount at full resolution, uint8
+    model_input: np.ndarray = None  # with 'levels': the digit as the model got it, and how far to trust the
+    trust: float = 1.0  # model's change to it (0 to 1, from the noise the model was shown)
 
     @property
     def flags(self):
@@ -146,7 +148,11 @@ class ScanAdapter:
         else:
             digit, placement = frame_like_mnist(gray, fast=self.fast, box=box)
             frame.update(placement=_enlarged(placement, scan.reduced_by))
-        return digit.astype(np.float32), Frame(**frame)
+        digit = digit.astype(np.float32)
+        if seen.analysis is not None:
+            scale = frame["placement"][0] * scan.reduced_by if "placement" in frame else MODEL_SIZE / max(gray.shape)
+            frame.update(model_input=digit, trust=_trust(seen.analysis, min(1.0, scale)))
+        return digit, Frame(**frame)
 
     def read(self, source, *, max_pixels: int = 50_000_000) -> "tuple[np.ndarray, Frame]":
         """Decode an image file (path or binary file object) and adapt it: ``before(read_scan(...))``,
@@ -243,6 +249,8 @@ class ScanAdapter:
         black (normalize); at size 'original' the strokes keep the scan's sharpness, the model's result guiding
         which of them are the digit."""
         analysis = frame.analysis
+        if frame.model_input is not None:
+            digit = frame.model_input + frame.trust * (digit - frame.model_input)
         amount, light = digit, 1.0
         if self.size == "original":
             guide = np.clip(4.0 * self._unframe(digit, frame), 0.0, 1.0)
@@ -265,6 +273,21 @@ def _written(image, frame):
     """A [0, 1] float image in the frame's dtype and scale."""
     image = to_dtype(np.clip(image, 0.0, 1.0), frame.dtype)
     return image * frame.peak if frame.peak != 1 else image
+
+
+TRUST_NOISE = 0.03  # ink-amount noise in the model's input at which its result is taken whole
+
+
+def _trust(analysis, scale):
+    """How much of the model's change to keep: the models are blind denoisers, which also restyle a digit that
+    was clean; so their change counts in proportion to the noise left in their input. ``scale`` is model pixels
+    per analysed pixel; shrinking averages the noise away (a Gaussian of sigma ``(1 / scale - 1) / 2``)."""
+    contrast = abs(analysis.ink - analysis.paper)
+    if contrast == 0:
+        return 1.0
+    blur = (1 / scale - 1) / 2
+    noise = analysis.noise / contrast / max(1.0, 2 * np.sqrt(np.pi) * blur)
+    return float(np.clip(noise / TRUST_NOISE, 0.0, 1.0))
 
 
 def _sharpened(amount, analysis):

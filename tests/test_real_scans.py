@@ -132,3 +132,19 @@ def test_changing_levels_redoes_the_outputs(tmp_path, digits):
     assert denoise_folder(root, tmp_path / "out", model="none").processed == 1
     assert denoise_folder(root, tmp_path / "out", model="none").processed == 0
     assert denoise_folder(root, tmp_path / "out", model="none", levels="normalize").processed == 1
+
+
+def test_the_model_changes_a_digit_as_far_as_its_scan_is_noisy(digits, default_denoiser):
+    adapter = ScanAdapter()
+    clean = _digit_on_paper(digits[5])
+    digit, frame = adapter.before(clean)
+    assert frame.trust < 0.05  # next to nothing to denoise: the scan's own strokes are kept, not restyled
+    kept = adapter.after(default_denoiser.denoise(digit[None])[0], frame).astype(float) - adapter.after(digit, frame)
+    assert np.abs(kept).max() <= 0.05
+    noisy = np.clip(clean + np.random.default_rng(0).normal(0, 0.15, clean.shape), 0, 1)
+    digit, frame = adapter.before(noisy)
+    assert frame.trust > 0.5
+    truth = adapter.after(*adapter.before(clean))
+    denoised = adapter.after(default_denoiser.denoise(digit[None])[0], frame)
+    error = lambda image: np.abs(image.astype(float) - truth).mean()  # noqa: E731
+    assert error(denoised) < error(adapter.after(digit, frame))
