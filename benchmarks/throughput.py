@@ -87,13 +87,15 @@ def make_scans(folder, count, seed=0, size=256):
     return sorted(folder.rglob("*.png"))
 
 
-def io_floor(files, out, workers):
+def io_floor(files, out, workers, original=False):
+    """Decode with Pillow and write a 28x28 PNG (or, ``original``, the full-size image as PNG, at the compression
+    digit-denoise uses), on ``workers`` threads."""
     out.mkdir(parents=True, exist_ok=True)
 
     def one(path):
         with Image.open(path) as image:
-            small = image.convert("L").resize((28, 28), Image.BOX)
-        small.save(out / path.name)
+            result = image.convert("L") if original else image.convert("L").resize((28, 28), Image.BOX)
+        result.save(out / path.name)
 
     started = time.perf_counter()
     with ThreadPoolExecutor(workers) as pool:
@@ -201,6 +203,8 @@ def main():
     parser.add_argument("--naive", type=int, default=300, help="scans for the (slow) naive loop")
     parser.add_argument("--big", type=int, default=0, help="also measure peak RSS of run on this many scans")
     parser.add_argument("--extra", default="", help="more flags for run, say '--workers 1'")
+    parser.add_argument("--original", action="store_true",
+                        help="run with --size original, against a floor that writes the full-size image")
     parser.add_argument("--size", type=int, default=256, help="scan width and height in px")
     parser.add_argument("--dir", help="where to make the temporary folder (say /dev/shm, to leave the disk out)")
     args = parser.parse_args()
@@ -209,8 +213,9 @@ def main():
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         tmp = Path(tmp)
         files = make_scans(tmp / "scans", args.n, size=args.size)
-        floor = statistics.median(io_floor(files, tmp / "floor", workers) for _ in range(args.repeats))
-        runs = [cli_run(tmp / "scans", tmp / "out", tmp / "report.json", *args.extra.split()) for _ in range(args.repeats)]
+        floor = statistics.median(io_floor(files, tmp / "floor", workers, args.original) for _ in range(args.repeats))
+        extra = args.extra.split() + (["--size", "original"] if args.original else [])
+        runs = [cli_run(tmp / "scans", tmp / "out", tmp / "report.json", *extra) for _ in range(args.repeats)]
         run_speed = statistics.median(r[0] for r in runs)
         run_wall = statistics.median(r[1] for r in runs)
         run_rss = max(r[2] for r in runs)
@@ -231,7 +236,7 @@ def main():
     ceiling = 1 / (1 / floor + 1 / model)
     pipeline = workers / sum(stages.values())
     print(f"{args.n} scans of {args.size}x{args.size} px in {tmp.parent}, {workers} workers, median of {args.repeats}")
-    print(f"(a) I/O floor (Pillow decode + 28x28 PNG encode)  {floor:9.0f} images/s")
+    print(f"(a) I/O floor (Pillow decode + {'full-size' if args.original else '28x28'} PNG encode){floor:9.0f} images/s")
     print(f"(b) digit-denoise run, default model            {run_speed:9.0f} images/s  "
           f"({args.n / run_wall:.0f} images/s counting start-up, {run_wall:.1f} s wall)")
     print(f"(c) naive loop (skimage + predict per image)    {naive:9.0f} images/s  (on {min(args.naive, args.n)} scans)")
