@@ -41,7 +41,10 @@ def main():
             f"{ours['psnr'] - rows['conv-dae']['psnr']:+.2f} dB over conv-dae (target +2)"
         )
     rows = {r["method"]: r for r in salt}
-    print(f"salt-pepper 0.1: {rows[DEFAULT_MODEL]['psnr'] - rows['median']['psnr']:+.2f} dB over the median filter (target +3)")
+    print(
+        f"salt-pepper 0.1: {rows[DEFAULT_MODEL]['psnr'] - rows['median']['psnr']:+.2f} dB over the median filter "
+        "(target +3)"
+    )
     if args.json:
         args.json.write_text(json.dumps({"results": gaussian + salt}, indent=2) + "\n")
 

@@ -163,8 +163,10 @@ def main():
             f"{mean('bilateral', 1):.3f}   28x28: model {statistics.fmean(r['small'] for r in band):5.1f} vs none "
             f"{statistics.fmean(r['small_none'] for r in band):5.1f}")
     framed = sum(row["centre"] <= 0.5 and row["scale"] <= 0.05 for row in rows)
-    lines.append(f"frame within 0.5 px and 5% of the clean page's: {framed}/{len(rows)} pages; "
-                 f"worst centre {max(r['centre'] for r in rows):.2f} px, worst scale {max(r['scale'] for r in rows):.3f}")
+    lines.append(
+        f"frame within 0.5 px and 5% of the clean page's: {framed}/{len(rows)} pages; "
+        f"worst centre {max(r['centre'] for r in rows):.2f} px, worst scale {max(r['scale'] for r in rows):.3f}"
+    )
     lines.append(f"speck pixels off the digit more than 10 grey levels from the clean page: "
                  f"{sum(r['specks'] for r in rows)} (on {sum(r['specks'] > 0 for r in rows)} pages)")
     errors = [abs(r["paper_error"]) for r in rows]

@@ -104,7 +104,8 @@ def io_floor(files, out, workers, original=False):
 
 
 def cli_run(scans, out, report, *extra):
-    """Run the CLI in a subprocess; return (images/s over processing, wall seconds, peak PSS MiB of its process tree)."""
+    """Run the CLI in a subprocess; return (images/s over processing, wall seconds, peak PSS in MiB of its
+    process tree)."""
     started = time.perf_counter()
     process = subprocess.Popen([*CLI, "run", str(scans), str(out), "--quiet", "--overwrite", "--report", str(report),
                                 *extra], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -221,7 +222,11 @@ def main():
         run_rss = max(r[2] for r in runs)
         stages = [stage_seconds(tmp / "scans", min(args.n, 2000)) for _ in range(args.repeats)]
         stages = {stage: statistics.median(s[stage] for s in stages) for stage in stages[0]}
-        naive = statistics.median(naive_loop(files[: args.naive], tmp / "naive") for _ in range(args.repeats)) if args.naive else float("nan")
+        naive = (
+            statistics.median(naive_loop(files[: args.naive], tmp / "naive") for _ in range(args.repeats))
+            if args.naive
+            else float("nan")
+        )
         model = statistics.median(model_alone(args.n, batch_size) for _ in range(args.repeats))
         one = tmp / "one"
         make_scans(one, 1)
@@ -236,16 +241,30 @@ def main():
     ceiling = 1 / (1 / floor + 1 / model)
     pipeline = workers / sum(stages.values())
     print(f"{args.n} scans of {args.size}x{args.size} px in {tmp.parent}, {workers} workers, median of {args.repeats}")
-    print(f"(a) I/O floor (Pillow decode + {'full-size' if args.original else '28x28'} PNG encode){floor:9.0f} images/s")
+    print(
+        f"(a) I/O floor (Pillow decode + {'full-size' if args.original else '28x28'} PNG encode){floor:9.0f} images/s"
+    )
     print(f"(b) digit-denoise run, default model            {run_speed:9.0f} images/s  "
           f"({args.n / run_wall:.0f} images/s counting start-up, {run_wall:.1f} s wall)")
-    print(f"(c) naive loop (skimage + predict per image)    {naive:9.0f} images/s  (on {min(args.naive, args.n)} scans)")
+    print(
+        f"(c) naive loop (skimage + predict per image)    {naive:9.0f} images/s  (on {min(args.naive, args.n)} scans)"
+    )
     print(f"(d) default model alone, batches of {batch_size}       {model:9.0f} images/s")
-    print(f"b/a = {run_speed / floor:.2f}    b/c = {run_speed / naive:.0f}x    "
-          f"ceiling for b with a free adapter, 1/(1/a + 1/d) = {ceiling:.0f} images/s, b/ceiling = {run_speed / ceiling:.2f}")
-    print("stages alone, one thread, ms per image: " + ", ".join(f"{k} {v * 1e3:.3f}" for k, v in stages.items())
-          + f"; {workers} cores / their sum = {pipeline:.0f} images/s, pipeline efficiency b/that = {run_speed / pipeline:.2f}")
-    print(f"peak memory (PSS, summed over the run's processes) of run: {run_rss:.0f} MiB at N={args.n}" + (f", {big[2]:.0f} MiB at N={args.big}" if big else ""))
+    print(
+        f"b/a = {run_speed / floor:.2f}    b/c = {run_speed / naive:.0f}x    "
+        f"ceiling for b with a free adapter, 1/(1/a + 1/d) = {ceiling:.0f} images/s, "
+        f"b/ceiling = {run_speed / ceiling:.2f}"
+    )
+    print(
+        "stages alone, one thread, ms per image: "
+        + ", ".join(f"{k} {v * 1e3:.3f}" for k, v in stages.items())
+        + f"; {workers} cores / their sum = {pipeline:.0f} images/s, "
+        f"pipeline efficiency b/that = {run_speed / pipeline:.2f}"
+    )
+    print(
+        f"peak memory (PSS, summed over the run's processes) of run: {run_rss:.0f} MiB at N={args.n}"
+        + (f", {big[2]:.0f} MiB at N={args.big}" if big else "")
+    )
     print(f"start-up: --help {help_time:.2f} s, models {models_time:.2f} s, "
           f"run on one scan {single:.2f} s (import keras+tensorflow alone {tf_import:.2f} s)")
 

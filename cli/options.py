@@ -16,8 +16,11 @@ def _flag(field):
     not given leaves the config file's value (or the declared default) in place."""
     meta, dashed = field.metadata, field.name.replace("_", "-")
     names = [f"--{dashed}"] + ([f"-{meta['short']}"] if meta["short"] else [])
-    shown = "none" if field.default is None else field.default
-    shown = " ".join(map(str, shown)) if isinstance(shown, tuple) else str(shown).lower() if isinstance(shown, bool) else shown
+    shown = field.default
+    if shown is None or isinstance(shown, bool):
+        shown = str(shown).lower()
+    elif isinstance(shown, tuple):
+        shown = " ".join(map(str, shown))
     # Rich would take a bare "[default: ...]" for markup and drop it: the bracket is escaped.
     options = {"help": f"{meta['help']} \\[default: {shown}]", "show_default": False,
                "rich_help_panel": "Settings (also in --config files)"}

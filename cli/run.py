@@ -22,11 +22,15 @@ app = typer.Typer()
 def run(
     input_dir: Annotated[Path, typer.Argument(exists=True, file_okay=False, help="Folder of scans (read only).")],
     output_dir: Annotated[Path, typer.Argument(file_okay=False, help="Folder for the results; created if needed.")],
-    config: Annotated[Optional[Path], typer.Option("--config", "-c", exists=True, dir_okay=False,
-                                                   help="YAML settings; flags override it.")] = None,
+    config: Annotated[
+        Optional[Path],
+        typer.Option("--config", "-c", exists=True, dir_okay=False, help="YAML settings; flags override it."),
+    ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be processed; write nothing.")] = False,
     report: Annotated[Optional[Path], typer.Option(dir_okay=False, help="Write the run summary as JSON.")] = None,
-    log_file: Annotated[Optional[Path], typer.Option(dir_okay=False, help="Append a timestamped log of the run.")] = None,
+    log_file: Annotated[
+        Optional[Path], typer.Option(dir_okay=False, help="Append a timestamped log of the run.")
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
     **settings,
 ):

@@ -15,7 +15,12 @@ from skimage import transform
 
 ROOT = Path(__file__).resolve().parent
 SOURCE = ROOT.parent / "tests" / "data" / "mnist_test_last300.npz"
-LAYOUT = [("letters-2024", ".png", 10), ("letters-2024/rescans", ".jpg", 8), ("forms", ".png", 6), ("forms/jpeg", ".jpg", 6)]
+LAYOUT = [
+    ("letters-2024", ".png", 10),
+    ("letters-2024/rescans", ".jpg", 8),
+    ("forms", ".png", 6),
+    ("forms/jpeg", ".jpg", 6),
+]
 
 
 def make_scan(digit, rng):

@@ -23,7 +23,11 @@ class ModelFiles:
 
     @property
     def name(self):
-        return self.weights.name[: -len(WEIGHTS_SUFFIX)] if self.weights.name.endswith(WEIGHTS_SUFFIX) else self.weights.stem
+        return (
+            self.weights.name[: -len(WEIGHTS_SUFFIX)]
+            if self.weights.name.endswith(WEIGHTS_SUFFIX)
+            else self.weights.stem
+        )
 
     @property
     def card(self):

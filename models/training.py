@@ -165,7 +165,12 @@ def make_card(model, *, name, x_test, data_sha256, history, seed, seconds):
         "description": recipe.description,
         "architecture": recipe.builder,
         "parameters": int(model.count_params()),
-        "input": {"shape": [MODEL_SIZE, MODEL_SIZE], "dtype": "float32", "range": [0.0, 1.0], "polarity": "light-on-dark"},
+        "input": {
+            "shape": [MODEL_SIZE, MODEL_SIZE],
+            "dtype": "float32",
+            "range": [0.0, 1.0],
+            "polarity": "light-on-dark",
+        },
         "training": {
             "data": "MNIST training set, last 5,000 images held out for validation",
             "data_sha256": data_sha256,

@@ -394,7 +394,10 @@ def frame_like_mnist(gray, *, fast=True, box=None):
     weight = np.clip(gray[top:bottom, left:right] - INK_THRESHOLD, 0.0, None)
     total = weight.sum()
     if total > 0:  # the centre of mass of the ink's box
-        centre = (weight.sum(axis=1) @ np.arange(top, bottom) / total, weight.sum(axis=0) @ np.arange(left, right) / total)
+        centre = (
+            weight.sum(axis=1) @ np.arange(top, bottom) / total,
+            weight.sum(axis=0) @ np.arange(left, right) / total,
+        )
     else:
         centre = ((top + bottom - 1) / 2, (left + right - 1) / 2)
     # Anti-aliasing and resampling are separable: two small matrix products do both.
@@ -447,7 +450,8 @@ def _mirrored(index, length):
 
 
 def _mnist_reduction(coarse_box, coarse_factor):
-    """How far a digit may be reduced: its ink, boxed on a copy ``coarse_factor`` times smaller, stays at SHRUNK_INK px or more."""
+    """How far a digit may be reduced: its ink, boxed on a copy ``coarse_factor`` times smaller, stays at SHRUNK_INK
+    px or more."""
     top, left, bottom, right = coarse_box
     return max(1, max(bottom - top, right - left) * coarse_factor // SHRUNK_INK)
 

@@ -122,7 +122,9 @@ def analyse(gray, *, polarity="auto"):
         if box[2] - box[0] < TOO_SMALL and box[3] - box[1] < TOO_SMALL and not flags:
             flags.append(f"the ink is too small to be a digit (under {TOO_SMALL} px)")
         flags.extend(more)
-    return Analysis(tuple(light), float(paper), float(ink), tuple(int(v) for v in box), region, float(noise), tuple(flags))
+    return Analysis(
+        tuple(light), float(paper), float(ink), tuple(int(v) for v in box), region, float(noise), tuple(flags)
+    )
 
 
 def _median(values):

@@ -91,7 +91,9 @@ class Settings:
             elif meta["minimum"] is not None and not (value is None and field.default is None):
                 _check_type(field.name, value, int)
                 if value < meta["minimum"]:
-                    raise ConfigError(f"{field.name}: must be an integer of at least {meta['minimum']}, got {excerpt(value)}")
+                    raise ConfigError(
+                        f"{field.name}: must be an integer of at least {meta['minimum']}, got {excerpt(value)}"
+                    )
         low_high = self.percentiles
         if (
             not isinstance(low_high, (list, tuple))

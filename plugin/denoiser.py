@@ -49,7 +49,8 @@ class Denoiser:
     @property
     def model(self):
         """The plain Keras model (``None`` for the identity ``none``), usable in a caller's own Keras model or
-        ``tf.data`` pipeline. Loaded on first access (about a second, plus TensorFlow's import). Raises ``ModelError``."""
+        ``tf.data`` pipeline. Loaded on first access (about a second, plus TensorFlow's import).
+        Raises ``ModelError``."""
         if self._model is None and self._loader is not None:
             self._model, self._loader = self._loader(), None
         return self._model
@@ -134,7 +135,13 @@ def find_denoiser(name_or_path: str | os.PathLike | None = None) -> "Denoiser":
     entry = models[name]
     if entry.path is not None:
         path = entry.path.resolve()
-        return Denoiser(name, entry.card, path=path, source=name, loader=functools.partial(_load_file, path, path.stat().st_mtime_ns))
+        return Denoiser(
+            name,
+            entry.card,
+            path=path,
+            source=name,
+            loader=functools.partial(_load_file, path, path.stat().st_mtime_ns),
+        )
     return Denoiser(name, entry.card, source=name, loader=functools.partial(_call_loader, entry))
 
 
@@ -179,7 +186,9 @@ def _call_loader(entry):
     except KeyboardInterrupt:
         raise
     except BaseException as error:  # a plugin's loader may raise anything, SystemExit included
-        raise ModelError(f"model {entry.name!r} ({entry.origin}): its loader failed ({type(error).__name__}: {error})") from None
+        raise ModelError(
+            f"model {entry.name!r} ({entry.origin}): its loader failed ({type(error).__name__}: {error})"
+        ) from None
     _check_shapes(model, f"model {entry.name!r} ({entry.origin})")
     return model
 

@@ -28,7 +28,9 @@ def run_key(model_sha256, settings):
     ``output=True`` and the package's version (a new version may compute outputs differently)."""
     from . import __version__
 
-    return hashlib.sha256(json.dumps([model_sha256, settings.output_values(), __version__], sort_keys=True).encode()).hexdigest()
+    return hashlib.sha256(
+        json.dumps([model_sha256, settings.output_values(), __version__], sort_keys=True).encode()
+    ).hexdigest()
 
 
 class ManifestWriteError(Exception):
@@ -153,7 +155,9 @@ def lock_output(output_dir):
     try:
         lock.acquire(timeout=0)
     except Timeout:
-        raise RunLockedError(f"{output_dir}: another digit-denoise run is writing here; try again when it ends") from None
+        raise RunLockedError(
+            f"{output_dir}: another digit-denoise run is writing here; try again when it ends"
+        ) from None
     except OSError as error:
         raise ConfigError(
             f"{output_dir}: cannot write to the output folder ({error.strerror or error}); "

@@ -35,6 +35,8 @@ def contact_sheet(input_dir, *, n=32, config=None, scale=4, **settings):
             break
     if not tiles:
         raise ConfigError(f"{input_dir}: no readable scans to preview")
-    sheet = montage(np.array([tile for row in tiles for tile in row]), grid_shape=(len(tiles), 3), padding_width=2, fill=1.0)
+    sheet = montage(
+        np.array([tile for row in tiles for tile in row]), grid_shape=(len(tiles), 3), padding_width=2, fill=1.0
+    )
     sheet = np.kron(np.clip(sheet, 0, 1), np.ones((scale, scale)))
     return (sheet * 255).round().astype(np.uint8)

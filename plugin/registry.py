@@ -37,7 +37,10 @@ class ModelEntry:
 
 def available_models():
     """``(models, broken)``: ``{name: ModelEntry}`` with the default first, and ``[(plugin, reason)]``."""
-    models = {name: ModelEntry(name, "built-in", card, path=shipped_files(name).weights) for name, card in shipped_models().items()}
+    models = {
+        name: ModelEntry(name, "built-in", card, path=shipped_files(name).weights)
+        for name, card in shipped_models().items()
+    }
     broken = []
     for point in entry_points(group=ENTRY_POINT_GROUP):
         origin = f"plugin {point.dist.name if point.dist else point.value}"

@@ -207,7 +207,9 @@ def _check_folders(input_dir, output_dir):
     if not input_dir.is_dir():
         raise ConfigError(f"{input_dir}: the input folder does not exist")
     if output_dir.resolve() == input_dir.resolve():
-        raise ConfigError(f"{output_dir}: the output folder must differ from the input folder; inputs are never overwritten")
+        raise ConfigError(
+            f"{output_dir}: the output folder must differ from the input folder; inputs are never overwritten"
+        )
     if input_dir.resolve().is_relative_to(output_dir.resolve()):
         raise ConfigError(
             f"{output_dir}: the input folder {input_dir} lies inside this output folder, where outputs could "
@@ -261,8 +263,10 @@ class Run:
         if claimed and next(iter(claimed.values())).parent != source.parent:
             claimed.clear()
         if claimed.setdefault(relative, source) != source:
-            self.summary.fail(source, f"its output {printable(relative)} is also that of {printable(claimed[relative])}; "
-                                      "use format 'same'")
+            self.summary.fail(
+                source,
+                f"its output {printable(relative)} is also that of {printable(claimed[relative])}; use format 'same'",
+            )
             return None
         try:
             stat = source.stat()
@@ -303,10 +307,14 @@ class Run:
             batch_size = max(1, -(-len(first) // workers))
         owned = executor is None
         if owned:
-            executor = local_executor(workers, self.denoiser, len(first) > self.settings.batch_size * (POOL_FROM_BATCHES - 1))
+            executor = local_executor(
+                workers, self.denoiser, len(first) > self.settings.batch_size * (POOL_FROM_BATCHES - 1)
+            )
         model = self.denoiser if isinstance(executor, InlineExecutor) else self.denoiser.source
         if model is None:
-            raise ConfigError(f"model {self.denoiser.name}: a model given as a Keras object can only run in this process")
+            raise ConfigError(
+                f"model {self.denoiser.name}: a model given as a Keras object can only run in this process"
+            )
         limit = 1 if isinstance(executor, InlineExecutor) else 2 * workers  # batches in flight
         in_flight = collections.deque()
         interrupted = False
@@ -379,7 +387,9 @@ class Run:
         except OSError as error:
             reason = f"cannot write its output ({error.strerror or error}); nothing was left behind"
             if error.errno in _OUTPUT_UNUSABLE:
-                self.summary.stopped = f"{self.output_dir}: {reason.split(';')[0]}; free space or fix the output folder, then run again"
+                self.summary.stopped = (
+                    f"{self.output_dir}: {reason.split(';')[0]}; free space or fix the output folder, then run again"
+                )
             return reason
         return None
 

@@ -46,7 +46,9 @@ class DenoiseTransformer(TransformerMixin, BaseEstimator):
 
     def transform(self, X):
         check_is_fitted(self, "denoiser_")
-        images = isinstance(X, np.ndarray) and X.ndim == 3  # only an ndarray is asked for its shape: array-likes may refuse
+        images = (
+            isinstance(X, np.ndarray) and X.ndim == 3
+        )  # only an ndarray is asked for its shape: array-likes may refuse
         X = self._validate(X, reset=False)
         if X.shape[1] != PIXELS:
             raise ValueError(f"expected rows of {PIXELS} pixels (flattened 28x28 digits), got {X.shape[1]} features")

@@ -113,7 +113,9 @@ def test_a_framed_digit_stays_in_0_1(digits):
         digit, _ = ScanAdapter(normalize=normalize).before(scan)
         assert digit.min() >= 0.0 and digit.max() <= 1.0 + 1e-9, normalize
     # Unframed, nothing smooths the pixels beyond the percentiles back into range: only the clip does.
-    noisy = 0.2 + 0.6 * digits[4] + rng.normal(0, 0.05, (28, 28))  # nothing saturated: the 99.8th percentile is not the top
+    noisy = (
+        0.2 + 0.6 * digits[4] + rng.normal(0, 0.05, (28, 28))
+    )  # nothing saturated: the 99.8th percentile is not the top
     digit, _ = ScanAdapter(framing="none", polarity="light-on-dark").before(noisy)
     assert digit.min() >= 0.0 and digit.max() <= 1.0
 
@@ -193,5 +195,8 @@ def test_histogram_percentiles_equal_numpy_for_8_bit_samples():
     rng = np.random.default_rng(0)
     q = [0.0, 0.2, 2.0, 50.0, 98.0, 99.8, 100.0]
     for size in (1, 2, 7, 100, 4096, 16385):
-        for sample in (rng.integers(0, 256, size, dtype=np.uint8), np.minimum(rng.geometric(0.05, size), 255).astype(np.uint8)):
+        for sample in (
+            rng.integers(0, 256, size, dtype=np.uint8),
+            np.minimum(rng.geometric(0.05, size), 255).astype(np.uint8),
+        ):
             np.testing.assert_allclose(percentiles(sample, q), np.percentile(sample, q), atol=1e-9)

@@ -33,7 +33,9 @@ def many_scans(tmp_path_factory, digits):
 
 
 def outputs(folder):
-    return {path.relative_to(folder): path for path in folder.rglob("*") if path.is_file() and not path.name.startswith(".")}
+    return {
+        path.relative_to(folder): path for path in folder.rglob("*") if path.is_file() and not path.name.startswith(".")
+    }
 
 
 def temporaries(folder):
@@ -46,7 +48,9 @@ def manifest_rows(folder):
 
 
 def start_run(*args):
-    return subprocess.Popen([*CLI, "run", *map(str, args), "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [*CLI, "run", *map(str, args), "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
 
 
 def wait_for_outputs(folder, count, process, timeout=60):
@@ -88,7 +92,9 @@ def test_a_stopped_run_resumes_to_the_same_outputs(tmp_path, many_scans, clean_r
     assert left in temporaries(out)
 
     report = tmp_path / "report.json"
-    rerun = subprocess.run([*CLI, "run", str(many_scans), str(out), "--report", str(report)], capture_output=True, text=True)
+    rerun = subprocess.run(
+        [*CLI, "run", str(many_scans), str(out), "--report", str(report)], capture_output=True, text=True
+    )
     assert rerun.returncode == 0, rerun.stderr
     summary = json.loads(report.read_text())
     assert summary["up_to_date"] == finished_before  # what the first run finished was skipped
@@ -179,7 +185,9 @@ def test_a_stop_request_finishes_the_batches_in_flight_and_the_rerun_the_rest(tm
     assert 10 <= summary.processed <= (10 if workers == 1 else 10 * 2 * workers)
     assert len(outputs(out)) == summary.processed  # what was counted is on disk, and nothing else
     rerun = denoise_folder(many_scans, out, model="none", batch_size=10)
-    assert not rerun.interrupted and rerun.up_to_date == summary.processed and rerun.processed == 300 - summary.processed
+    assert (
+        not rerun.interrupted and rerun.up_to_date == summary.processed and rerun.processed == 300 - summary.processed
+    )
 
 
 @pytest.mark.parametrize("workers", [1, 2])

@@ -37,7 +37,9 @@ def test_run_mirrors_the_tree_and_skips_non_images(tmp_path, scan_tree):
     report = tmp_path / "report.json"
     result = runner.invoke(app, ["run", str(scan_tree), str(out), "--report", str(report)])
     assert result.exit_code == 0, result.output
-    written = sorted(str(path.relative_to(out)) for path in out.rglob("*") if path.is_file() and not path.name.startswith("."))
+    written = sorted(
+        str(path.relative_to(out)) for path in out.rglob("*") if path.is_file() and not path.name.startswith(".")
+    )
     assert written == ["a/b/five.png", "a/b/four.png", "a/six-rgba.png", "a/three.png", "one.png", "two.png"]
     for path in out.rglob("*.png"):
         assert Image.open(path).size == (28, 28)
@@ -51,7 +53,9 @@ def test_run_mirrors_the_tree_and_skips_non_images(tmp_path, scan_tree):
 
 def test_run_with_format_same_and_original_size(tmp_path, scan_tree):
     out = tmp_path / "out"
-    result = runner.invoke(app, ["run", str(scan_tree), str(out), "--format", "same", "--size", "original", "--no-recursive"])
+    result = runner.invoke(
+        app, ["run", str(scan_tree), str(out), "--format", "same", "--size", "original", "--no-recursive"]
+    )
     assert result.exit_code == 0, result.output
     assert sorted(path.name for path in out.iterdir() if not path.name.startswith(".")) == ["one.png", "two.jpg"]
     assert Image.open(out / "two.jpg").size == Image.open(scan_tree / "two.jpg").size
@@ -93,7 +97,9 @@ def test_two_inputs_with_one_output_name_fail_the_second(tmp_path, digits):
     image = Image.fromarray((make_scan(digits[0]) * 255).astype(np.uint8))
     image.save(root / "a.png")
     image.save(root / "a.jpg")
-    result = runner.invoke(app, ["run", str(root), str(tmp_path / "out"), "--model", "none", "--report", str(tmp_path / "r.json")])
+    result = runner.invoke(
+        app, ["run", str(root), str(tmp_path / "out"), "--model", "none", "--report", str(tmp_path / "r.json")]
+    )
     assert result.exit_code == 1
     summary = json.loads((tmp_path / "r.json").read_text())
     assert (summary["processed"], summary["failed"]) == (1, 1)
@@ -152,7 +158,9 @@ def test_models_and_version():
 
 def test_importing_the_cli_does_not_import_tensorflow():
     code = "import sys, digit_denoise.cli; print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))"
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
+    assert (
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
+    )
 
 
 def test_evaluate_writes_the_documented_schema(tmp_path, mnist_npz):

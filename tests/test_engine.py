@@ -32,7 +32,7 @@ def tree(folder):
 
 
 def test_run_help_lists_every_setting_as_a_flag_with_its_default():
-    result = CliRunner().invoke(app, ["run", "--help"], env={"COLUMNS": "200"}, terminal_width=200)
+    result = CliRunner().invoke(app, ["run", "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
     for name, _, _, choices in Settings.describe():
         assert f"--{name.replace('_', '-')}" in result.stdout, name

@@ -51,7 +51,9 @@ def tmpfs(tmp_path):
 
     def mount(folder, options):
         folder.mkdir(parents=True, exist_ok=True)
-        if subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)], capture_output=True).returncode:
+        if subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)], capture_output=True
+        ).returncode:
             pytest.skip("cannot mount a tmpfs here")
         mounted.append(folder)
         return folder
@@ -412,7 +414,9 @@ def test_a_huge_palette_or_16_bit_png_decodes_in_bounded_memory(tmp_path, mode):
         image = Image.new("I;16", (side, side), 60000)
         image.paste(500, (3000, 3000, 4000, 4500))
     image.save(tmp_path / "big.png")
-    measured = subprocess.run([sys.executable, "-c", PEAK_RSS, str(tmp_path / "big.png")], capture_output=True, text=True)
+    measured = subprocess.run(
+        [sys.executable, "-c", PEAK_RSS, str(tmp_path / "big.png")], capture_output=True, text=True
+    )
     assert measured.returncode == 0, measured.stderr
     assert int(measured.stdout) < 400  # MiB; decoding to RGBA or float64 in full took 1,750
 

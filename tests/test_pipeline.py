@@ -16,8 +16,13 @@ def test_pipelined_outputs_equal_one_at_a_time(tmp_path, digits):
         folder = root / f"part-{index % 3}"
         folder.mkdir(parents=True, exist_ok=True)
         size = tuple(int(v) for v in rng.integers(100, 240, 2))
-        scan = make_scan(digits[index], size=size, offset=(int(rng.integers(0, size[0] - 56)), int(rng.integers(0, size[1] - 56))),
-                         noise=0.05, rng=rng)
+        scan = make_scan(
+            digits[index],
+            size=size,
+            offset=(int(rng.integers(0, size[0] - 56)), int(rng.integers(0, size[1] - 56))),
+            noise=0.05,
+            rng=rng,
+        )
         Image.fromarray((scan * 255).round().astype(np.uint8)).save(folder / f"{index:03d}.png")
     summary = denoise_folder(root, tmp_path / "out", batch_size=16, workers=3)
     assert summary.processed == 100

@@ -90,7 +90,9 @@ def test_flagged_scans_are_written_and_listed_or_with_strict_failed(tmp_path, di
     Image.fromarray((_digit_on_paper(digits[0]) * 255).astype(np.uint8)).save(root / "digit.png")
     Image.fromarray(np.full((60, 60), 230, np.uint8)).save(root / "blank.png")
     runner = CliRunner()
-    result = runner.invoke(app, ["run", str(root), str(tmp_path / "out"), "-m", "none", "--report", str(tmp_path / "r.json")])
+    result = runner.invoke(
+        app, ["run", str(root), str(tmp_path / "out"), "-m", "none", "--report", str(tmp_path / "r.json")]
+    )
     assert result.exit_code == 0, result.output
     report = yaml.safe_load((tmp_path / "r.json").read_text())
     assert report["flagged_count"] == 1 and report["flagged"][0]["path"].endswith("blank.png")
