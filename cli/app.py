@@ -10,27 +10,56 @@ app = typer.Typer(
     help="Denoise folders of handwritten-digit scans with Keras autoencoders trained on MNIST.",
     epilog=EXIT_CODES_HELP,
     no_args_is_help=True,
-    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 for module in (run, list_models, train, evaluate, preview, config):
     app.add_typer(module.app)
 
 
 def _show_version(value: bool):
-    if value:
-        from digit_denoise import __version__
+    """The version, each shipped model with the start of its sha256, and the libraries a bug report needs."""
+    if not value:
+        return
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
 
-        typer.echo(f"digit-denoise {__version__}")
-        raise typer.Exit()
+    from digit_denoise import __version__
+    from digit_denoise.models import shipped_files, shipped_models
+    from digit_denoise.models.data import sha256_of
+
+    def installed(*names):
+        for name in names:
+            try:
+                return version(name)
+            except PackageNotFoundError:
+                continue
+        return "not installed"
+
+    typer.echo(f"digit-denoise {__version__}")
+    for name in shipped_models():
+        typer.echo(f"  model {name}: sha256 {sha256_of(shipped_files(name).weights)[:16]}")
+    typer.echo(f"  keras {installed('keras')}, tensorflow {installed('tensorflow', 'tensorflow-cpu')}, "
+               f"scikit-image {installed('scikit-image')}, Python {platform.python_version()}")
+    raise typer.Exit()
 
 
 @app.callback()
 def root(
     version: bool = typer.Option(
-        False, "--version", callback=_show_version, is_eager=True, help="Print the version and exit."
+        False, "--version", callback=_show_version, is_eager=True,
+        help="Print the version, the shipped models' sha256 and the libraries' versions, and exit.",
+    ),
+    verbose: bool = typer.Option(
+        False, "--verbose", help="Show TensorFlow's own start-up lines, which are otherwise held back.",
     ),
 ):
     """Denoise folders of handwritten-digit scans with Keras autoencoders trained on MNIST."""
+    import os
+
+    if not verbose:
+        # TensorFlow's documented switch; digit_denoise.models.import_keras also holds back the lines it misses.
+        # A value the user set is kept.
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
 def main():

@@ -8,11 +8,13 @@ import typer
 EXIT_FILES_FAILED = 1
 EXIT_USAGE = 2
 EXIT_LOCKED = 3
+EXIT_EMPTY = 4
 EXIT_INTERNAL = 70
 EXIT_INTERRUPTED = 130
 EXIT_CODES_HELP = (
     "Exit codes: 0 all files done; 1 some files failed (or --max-failures exceeded, or the output folder "
     "could no longer be written); 2 usage, config or model error; 3 another run holds the output folder's lock; "
+    "4 no image files found (see --allow-empty); "
     "70 an internal error (a bug: please report it); 130 interrupted."
 )
 
@@ -46,24 +48,21 @@ def library_errors(log=None):
 
 
 @contextlib.contextmanager
-def progress(description, *, total=None, quiet=False):
-    """A rich progress bar on a terminal; on a pipe or with ``quiet``, nothing.
+def progress(description, *, quiet=False):
+    """A rich progress bar on a terminal, with a count, a percentage and an ETA once the total is known.
 
-    Yields ``update(completed)``.
+    Yields ``update(completed, total=None)``; on a pipe or with ``quiet``, yields None (nothing to update, and
+    nothing need be counted for it).
     """
     if quiet or not sys.stderr.isatty():
-        yield lambda completed: None
+        yield None
         return
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TaskProgressColumn, TextColumn,
+                               TimeElapsedColumn, TimeRemainingColumn)
 
-    columns = [
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    ]
+    columns = [SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TaskProgressColumn(), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn()]
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task(description, total=total)
-        yield lambda completed: bar.update(task, completed=completed)
+        task = bar.add_task(description, total=None)
+        yield lambda completed, total=None: bar.update(task, completed=completed, total=total)

@@ -7,12 +7,12 @@ import os
 import signal
 import threading
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Literal, Optional
 
 import typer
 
 from .options import with_settings_flags
-from .reporting import EXIT_FILES_FAILED, EXIT_INTERRUPTED, error, library_errors, progress
+from .reporting import EXIT_EMPTY, EXIT_FILES_FAILED, EXIT_INTERRUPTED, error, library_errors, progress
 
 app = typer.Typer()
 
@@ -31,13 +31,20 @@ def run(
     log_file: Annotated[
         Optional[Path], typer.Option(dir_okay=False, help="Append a timestamped log of the run.")
     ] = None,
+    log_format: Annotated[
+        Literal["text", "json"], typer.Option(help="--log-file lines as text, or one JSON object per line.")
+    ] = "text",
+    allow_empty: Annotated[
+        bool, typer.Option("--allow-empty", help="Exit 0 when INPUT_DIR holds no image files (else exit 4).")
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
     **settings,
 ):
     """Denoise every scan under INPUT_DIR into the same tree under OUTPUT_DIR.
 
-    Files already up to date (same input, model and settings, per the manifest
-    in OUTPUT_DIR) are skipped, so an interrupted run can simply be run again.
+    One image holds one digit; a scan that does not look like one is written and listed as flagged (see
+    --strict). Files already up to date (same input, model and settings, per the manifest in OUTPUT_DIR) are
+    skipped, so an interrupted run can simply be run again.
     """
     from digit_denoise import denoise_folder
     from digit_denoise.files import printable
@@ -45,7 +52,7 @@ def run(
     with library_errors():
         _check_writable_file(report, "--report")
         _check_writable_file(log_file, "--log-file")
-    log = _logger(log_file)
+    log = _logger(log_file, log_format)
     stop = threading.Event()
     with library_errors(log), _stop_on_signals(stop), progress("denoising", quiet=quiet) as update:
         log.info("run %s -> %s", printable(input_dir), printable(output_dir))
@@ -54,9 +61,16 @@ def run(
     for warning in summary.warnings:
         typer.secho(f"warning: {printable(warning)}", err=True, fg=typer.colors.YELLOW)
         log.warning("%s", printable(warning))
+    if summary.changed:
+        changed = (f"the model, settings or digit-denoise's version changed since the last run: "
+                   f"{summary.changed:,} outputs {'would be' if dry_run else 'are'} redone")
+        if not quiet:
+            typer.echo(changed, err=True)
+        log.info("%s", changed)
     if dry_run:
         for path in summary.planned:
             typer.echo(f"would process {printable(path)}")
+        typer.echo(f"would process {len(summary.planned):,} files ({summary.up_to_date:,} up to date)")
     for flagged in summary.flagged:
         typer.secho(f"flagged: {flagged['path']}: {printable(flagged['reason'])}", err=True, fg=typer.colors.YELLOW)
         log.warning("flagged: %s: %s", flagged["path"], printable(flagged["reason"]))
@@ -81,6 +95,10 @@ def run(
         typer.echo(line, err=quiet)
     if report:
         _write_report(report, summary, log)
+    if summary.found == 0 and not summary.failed and not allow_empty:
+        error(f"no image files found under {printable(input_dir)} (is a share unmounted?); --allow-empty accepts "
+              "an empty input", log)
+        raise typer.Exit(EXIT_EMPTY)
     if summary.interrupted:
         raise typer.Exit(EXIT_INTERRUPTED)
     if summary.failed or summary.stopped:
@@ -113,13 +131,21 @@ def _write_report(report, summary, log):
         raise typer.Exit(EXIT_FILES_FAILED) from None
 
 
-def _logger(log_file):
+class _JsonLines(logging.Formatter):
+    """One JSON object per line: time, level, message."""
+
+    def format(self, record):
+        return json.dumps({"time": self.formatTime(record), "level": record.levelname, "message": record.getMessage()})
+
+
+def _logger(log_file, log_format="text"):
     log = logging.getLogger("digit_denoise.cli.run")
     log.handlers.clear()
     log.propagate = False
     if log_file:
         handler = logging.FileHandler(log_file, encoding="utf-8")
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        text = logging.Formatter("%(asctime)s %(levelname)s %(message)s")
+        handler.setFormatter(_JsonLines() if log_format == "json" else text)
         log.addHandler(handler)
         log.setLevel(logging.INFO)
     else:
@@ -137,6 +163,8 @@ def _stop_on_signals(stop):
     def request_stop(signum, frame):
         if stop.is_set() and signum == signal.SIGINT:
             raise KeyboardInterrupt
+        if not stop.is_set():
+            typer.echo("stopping after the batches in flight (Ctrl-C again to abort)", err=True)
         stop.set()
 
     previous = {number: signal.signal(number, request_stop) for number in (signal.SIGINT, signal.SIGTERM)}

@@ -32,11 +32,14 @@ def train(
     from digit_denoise import train_model
 
     with library_errors(), progress(f"training {model}") as update:
-        import keras
+        from digit_denoise.models import import_keras
+
+        keras = import_keras()
 
         class ProgressBar(keras.callbacks.Callback):
             def on_train_batch_end(self, batch, logs=None):
-                update(batch + 1)
+                if update:
+                    update(batch + 1)
 
             def on_epoch_end(self, epoch, logs=None):
                 typer.echo(f"epoch {epoch + 1}: loss {logs['loss']:.5f}, validation {logs['val_loss']:.5f}", err=True)

@@ -6,10 +6,10 @@ input/output contract for all architectures is what lets the denoiser, the
 trainer and the evaluator treat every model alike.
 """
 
-import keras
-from keras import layers
+from . import MODEL_SIZE, import_keras
 
-from . import MODEL_SIZE
+keras = import_keras()
+layers = keras.layers
 
 IMAGE_SHAPE = (MODEL_SIZE, MODEL_SIZE)
 

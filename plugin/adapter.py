@@ -43,6 +43,7 @@ class Frame:
     sharp: np.ndarray = None  # size 'original' with 'levels': the strokes' ink amount at full resolution, uint8
     model_input: np.ndarray = None  # with 'levels': the digit as the model got it, and how far to trust the
     trust: float = 1.0  # model's change to it (0 to 1, from the noise the model was shown)
+    metadata: dict = None  # size 'original': the file's dpi and ICC profile, for the output to keep
 
     @property
     def flags(self):
@@ -136,7 +137,8 @@ class ScanAdapter:
         gray, box = seen.gray, seen.box
         frame = dict(shape=tuple(scan.shape), dtype=scan.pixels.dtype, inverted=seen.inverted, low=seen.low,
                      high=seen.high, peak=float_peak(scan.pixels),
-                     analysis=seen.analysis and dataclasses.replace(seen.analysis, region=None))  # after needs no mask
+                     analysis=seen.analysis and dataclasses.replace(seen.analysis, region=None),  # after needs no mask
+                     metadata=scan.metadata if self.size == "original" else None)
         if seen.analysis is not None and self.size == "original" and scan.reduced_by == 1:
             frame.update(sharp=_sharpened(gray, seen.analysis))
         if self.framing == "none":

@@ -91,9 +91,14 @@ def analyse(gray, *, polarity="auto"):
     ranks = [int(0.01 * last), last // 2, (last + 1) // 2, int(0.99 * last)]
     low, below, above, high = np.partition(coarse.ravel(), ranks)[ranks]  # the 1st, 50th and 99th percentiles
     median = (below + above) / 2
-    paper_is_light = {"auto": high - median < median - low, "dark-on-light": True, "light-on-dark": False}[polarity]
-    if polarity == "auto" and high - low > 0.05 and abs((high - median) - (median - low)) < 0.2 * (high - low):
+    looks_light = high - median < median - low  # most pixels, the paper, sit nearer the light end
+    paper_is_light = {"auto": looks_light, "dark-on-light": True, "light-on-dark": False}[polarity]
+    clear = high - low > 0.05 and abs((high - median) - (median - low)) >= 0.2 * (high - low)
+    if high - low > 0.05 and not clear and polarity == "auto":
         flags.append("polarity doubtful: as much of the page is dark as light")
+    elif clear and polarity != "auto" and paper_is_light != looks_light:
+        flags.append(f"polarity doubtful: set to {polarity}, but the page looks "
+                     f"{'dark-on-light' if looks_light else 'light-on-dark'}")
     light, paper, noise = _fit_light(coarse, factor, gray.shape, paper_is_light)
     noise *= factor  # the coarse copy averaged factor x factor pixels
     flat = gray / light_field(light, gray.shape)

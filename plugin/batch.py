@@ -94,7 +94,7 @@ def denoise_files(sources, suffixes, settings, model):
             outcomes[index].error = "the model's output holds NaN or infinite values; nothing was written"
             continue
         try:
-            outcomes[index].data = encode_image(adapter.after(result, frame), suffixes[index])
+            outcomes[index].data = encode_image(adapter.after(result, frame), suffixes[index], frame.metadata)
         except Exception as error:  # say, a format that cannot hold this image
             outcomes[index].error = f"cannot encode its output ({type(error).__name__}: {error})"
     return BatchResult(outcomes, load_seconds)

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from digit_denoise.models import MODEL_SIZE, inference
+from digit_denoise.models import MODEL_SIZE, import_keras, inference
 from digit_denoise.models.data import sha256_of
 from digit_denoise.models.layout import WEIGHTS_SUFFIX, ModelFiles
 
@@ -239,8 +239,7 @@ def _configure_tensorflow():
 def _load_keras(path):
     import zipfile
 
-    import keras
-
+    keras = import_keras()
     _configure_tensorflow()
     if not zipfile.is_zipfile(path):  # keras would report a garbage file as "File not found"
         raise ModelError(f"{path}: not a .keras model file (a .keras file is a zip archive); check the path")

@@ -92,6 +92,10 @@ class Manifest:
         ).fetchone()
         return row == (source_stat.st_size, source_stat.st_mtime_ns, output_stat.st_size, output_stat.st_mtime_ns, key)
 
+    def count_other_keys(self, key):
+        """How many outputs were recorded with a run key other than ``key`` (another model, settings or version)."""
+        return self._db.execute("SELECT COUNT(*) FROM outputs WHERE key != ?", (key,)).fetchone()[0]
+
     def record(self, entries):
         """Record ``(output, source_stat, output_stat, key)`` for outputs now in place, in one transaction.
 

@@ -42,8 +42,10 @@ POOL_FROM_BATCHES = 4
 class RunSummary:
     """What a run did; ``to_dict()`` is the JSON report.
 
-    ``processed``, ``skipped`` and ``failed`` count files; ``up_to_date``
-    counts the skipped files that the manifest showed were done already.
+    ``found`` counts the image files discovered; ``processed``, ``skipped``
+    and ``failed`` count files; ``up_to_date`` counts the skipped files that
+    the manifest showed were done already, and ``changed`` the outputs it
+    holds from another model, settings or version (they are redone).
     ``skipped_files`` lists every other skipped file or folder with its reason
     (not an image, hidden, a symlink leading out of the input folder or back
     into a folder already walked); ``failures`` lists each failed file or
@@ -64,10 +66,12 @@ class RunSummary:
     model_sha256: str
     card_sha256: str
     settings: dict
+    found: int = 0
     processed: int = 0
     skipped: int = 0
     failed: int = 0
     up_to_date: int = 0
+    changed: int = 0
     failures: list = dataclasses.field(default_factory=list)
     flagged: list = dataclasses.field(default_factory=list)
     skipped_files: list = dataclasses.field(default_factory=list)
@@ -123,7 +127,7 @@ def denoise_folder(
     executor: Executor | None = None,
     dry_run: bool = False,
     stop: threading.Event | None = None,
-    on_progress: Callable[[int], None] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
     **settings: Any,
 ) -> RunSummary:
     """Denoise every scan under ``input_dir`` into a mirrored tree under ``output_dir``.
@@ -151,7 +155,9 @@ def denoise_folder(
         When set (say, by a signal handler), the run finishes the batches in
         flight and returns with ``summary.interrupted``.
     on_progress : callable, optional
-        Called as ``on_progress(files_handled)`` after each batch.
+        Called as ``on_progress(files_done, files_found)`` after each batch
+        (done: processed, up to date or failed). Giving it costs a quick first
+        pass over the input folder, to count the files.
     **settings
         Any field of :class:`digit_denoise.Settings`.
 
@@ -188,6 +194,10 @@ def denoise_folder(
         started = time.perf_counter()
         try:
             run = Run(input_dir, output_dir, settings, denoiser, manifest, summary, stop=stop, on_progress=on_progress)
+            if on_progress:
+                run.total = sum(1 for _ in run.discover(report=False))
+            if manifest and not settings.overwrite:
+                summary.changed = manifest.count_other_keys(run.key)
             jobs = run.plan()
             if dry_run:
                 summary.planned = [str(job.source) for job in jobs]
@@ -238,21 +248,26 @@ class Run:
         self.settings, self.denoiser, self.manifest, self.summary = settings, denoiser, manifest, summary
         self.stop, self.on_progress = stop, on_progress
         self.key = run_key(denoiser.weights_sha256, settings)
+        self.total = 0  # the files a first pass found, for on_progress
         self._output_root = output_dir.resolve()
         self._claimed = {}  # output name -> its source, for the folder being walked
         self._made = set()  # output folders known to exist
 
     # -- plan
 
+    def discover(self, *, report=True):
+        """The input's image files, lazily (``paths.discover``); what is skipped is reported to the summary."""
+        return discover(self.input_dir, self.output_dir, recursive=self.settings.recursive,
+                        follow_symlinks=self.settings.follow_symlinks, on_skip=report and self.summary.skip or None,
+                        on_error=report and self.summary.fail or None)
+
     def plan(self):
         """The jobs of this run, lazily: discovered files less those skipped or up to date."""
-        files = discover(self.input_dir, self.output_dir, recursive=self.settings.recursive,
-                         follow_symlinks=self.settings.follow_symlinks, on_skip=self.summary.skip,
-                         on_error=self.summary.fail)
-        return (job for job in map(self._job, files) if job is not None)
+        return (job for job in map(self._job, self.discover()) if job is not None)
 
     def _job(self, source):
         """A job for ``source``, or None when it is skipped."""
+        self.summary.found += 1
         target = output_path(source, self.input_dir, self.output_dir, self.settings.format)
         relative = target.relative_to(self.output_dir).as_posix()
         if not self._inside_output(target.parent):
@@ -374,7 +389,8 @@ class Run:
             written = []
         self.summary.processed += len(written)
         if self.on_progress:
-            self.on_progress(self.summary.processed + self.summary.failed + self.summary.skipped)
+            done = self.summary.processed + self.summary.up_to_date + self.summary.failed
+            self.on_progress(min(done, self.total), self.total)
 
     def _write(self, job, data):
         """Put ``data`` in place at the job's target, atomically; returns why not, or None."""

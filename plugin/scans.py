@@ -12,8 +12,9 @@ from .files import replace_atomically
 
 PILLOW_FORMATS = {
     ".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF",
-    ".bmp": "BMP", ".pgm": "PPM", ".ppm": "PPM", ".pnm": "PPM",
+    ".bmp": "BMP", ".pgm": "PPM", ".ppm": "PPM", ".pnm": "PPM", ".webp": "WEBP",
 }
+KEPT_METADATA = ("dpi", "icc_profile")  # what an output of the scan's own geometry keeps of its file
 IMAGE_SUFFIXES = frozenset(PILLOW_FORMATS)
 COARSE_SIZE = 64  # px: the shorter side of the coarse copy that decides how far a large scan may shrink
 
@@ -27,6 +28,7 @@ class Scan:
     pixels: np.ndarray
     shape: tuple
     reduced_by: int = 1
+    metadata: dict = dataclasses.field(default_factory=dict)  # the file's dpi and ICC profile, when it has them
 
 
 def is_image_name(path):
@@ -85,6 +87,7 @@ def read_scan(path, *, max_pixels=50_000_000, reduction=None):
                     )
                 if image.getexif().get(_ORIENTATION, 1) != 1:
                     image = ImageOps.exif_transpose(image)
+                metadata = {key: image.info[key] for key in KEPT_METADATA if image.info.get(key)}
                 image = _decodable(image)
                 shape, factor = (image.height, image.width), 1
                 coarse_factor = min(image.size) // COARSE_SIZE
@@ -92,10 +95,10 @@ def read_scan(path, *, max_pixels=50_000_000, reduction=None):
                     coarse = _to_array(image.reduce(coarse_factor))
                     factor = reduction(coarse, coarse_factor)
                     if factor == coarse_factor:
-                        return Scan(coarse, shape, factor)  # the very pixels the callback saw
+                        return Scan(coarse, shape, factor, metadata)  # the very pixels the callback saw
                     if factor > 1:
                         image = image.reduce(factor)
-                return Scan(_to_array(image), shape, factor)
+                return Scan(_to_array(image), shape, factor, metadata)
     except ScanError as error:
         if error.path is None:
             raise ScanError(error.reason, name) from None
@@ -162,11 +165,13 @@ def write_image(path, image):
     replace_atomically(path, lambda tmp: tmp.write_bytes(encoded))
 
 
-def encode_image(image, suffix):
+def encode_image(image, suffix, metadata=None):
     """The bytes of a 2-D image in the format of ``suffix`` ('.png', '.jpg', ...).
 
     ``uint16`` is kept where the format allows (PNG, TIFF, PGM), float is kept
-    in TIFF and stored as 16 bits in PNG; other formats get 8 bits.
+    in TIFF and stored as 16 bits in PNG; other formats get 8 bits; WebP is
+    written lossless. ``metadata`` (``Scan.metadata``: dpi, ICC profile) is
+    written where the format holds it.
     """
     import io
 
@@ -183,7 +188,8 @@ def encode_image(image, suffix):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             encoded = Image.fromarray(img_as_ubyte(image))
-    options = {"quality": 95} if pillow_format == "JPEG" else {}
+    options = {"JPEG": {"quality": 95}, "WEBP": {"lossless": True}}.get(pillow_format, {})
+    options.update(metadata or {})
     buffer = io.BytesIO()
     encoded.save(buffer, format=pillow_format, **options)
     return buffer.getvalue()

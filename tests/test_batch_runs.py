@@ -72,7 +72,7 @@ def clean_run(many_scans, tmp_path_factory):
     return out
 
 
-@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM])
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM, signal.SIGINT])
 def test_a_stopped_run_resumes_to_the_same_outputs(tmp_path, many_scans, clean_run, how):
     out = tmp_path / "out"
     process = start_run(many_scans, out, "--batch-size", "4", "--workers", "1")
@@ -84,6 +84,8 @@ def test_a_stopped_run_resumes_to_the_same_outputs(tmp_path, many_scans, clean_r
     else:  # the batch in flight is finished, the summary still printed
         assert process.returncode == 130, stderr
         assert "interrupted" in stderr
+        if how == signal.SIGINT:  # a first Ctrl-C says what happens, even with --quiet
+            assert "stopping after the batches in flight (Ctrl-C again to abort)" in stderr
     finished_before = manifest_rows(out)
     assert 0 < finished_before < 300
     # What a kill can leave: a temporary file of this tool's shape (planted, since a kill leaves one only by chance).
@@ -179,7 +181,7 @@ def test_a_stop_request_finishes_the_batches_in_flight_and_the_rerun_the_rest(tm
 
     stop, out = threading.Event(), tmp_path / "out"
     summary = denoise_folder(many_scans, out, model="none", batch_size=10, workers=workers, stop=stop,
-                             on_progress=lambda done: stop.set())
+                             on_progress=lambda done, total: stop.set())
     assert summary.interrupted and not summary.failed
     # The batch that reported, and those in flight behind it: none in this process, two per worker process.
     assert 10 <= summary.processed <= (10 if workers == 1 else 10 * 2 * workers)

@@ -65,6 +65,7 @@ def _digit_on_paper(digit, size=(90, 80), offset=(17, 12)):
     ("two digits", "several separate digit-sized marks"),
     ("tiny", "too small"),
     ("half dark", "polarity doubtful"),
+    ("forced the wrong way", "set to light-on-dark, but the page looks dark-on-light"),
 ])
 def test_each_kind_of_scan_that_is_not_one_digit_is_flagged_with_its_reason(digits, case, reason):
     if case == "blank":
@@ -76,10 +77,13 @@ def test_each_kind_of_scan_that_is_not_one_digit_is_flagged_with_its_reason(digi
     elif case == "tiny":
         scan = np.full((5, 5), 0.9)
         scan[2, 1:4] = 0.1
-    else:
+    elif case == "half dark":
         scan = np.full((80, 80), 0.9)
         scan[:, :40] = 0.1
-    flags = ScanAdapter().before(scan)[1].flags
+    else:
+        scan = _digit_on_paper(digits[2])
+    polarity = "light-on-dark" if case == "forced the wrong way" else "auto"
+    flags = ScanAdapter(polarity=polarity).before(scan)[1].flags
     assert any(reason in flag for flag in flags), flags
     assert not ScanAdapter().before(_digit_on_paper(digits[0]))[1].flags
 

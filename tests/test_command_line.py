@@ -1,0 +1,105 @@
+"""The command line as people expect it: -h, --version, quiet TensorFlow, an empty input's own exit code,
+a dry run's count, a log of JSON lines, what changed since the last run, metadata and WebP kept."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from helpers import make_scan, write_scans
+from PIL import Image
+from typer.testing import CliRunner
+
+from digit_denoise import denoise_folder
+from digit_denoise.cli import app
+
+CLI = [sys.executable, "-c", "from digit_denoise.cli import main; main()"]
+
+
+@pytest.fixture
+def scans(tmp_path, digits):
+    return write_scans(tmp_path / "scans", digits, 6, folder=lambda i: f"part-{i % 2}", name=lambda i: f"{i}.png",
+                       noise=0.05)
+
+
+def test_short_help_and_a_version_with_the_models_and_libraries():
+    runner = CliRunner()
+    assert runner.invoke(app, ["run", "-h"]).exit_code == 0
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert "model digit-unet: sha256 " in result.stdout and "keras " in result.stdout and "Python " in result.stdout
+
+
+def test_tensorflow_start_up_lines_are_held_back_unless_verbose(tmp_path, scans):
+    env = {key: value for key, value in os.environ.items() if not key.startswith("TF_")}
+    quiet = subprocess.run([*CLI, "run", str(scans), str(tmp_path / "a")], capture_output=True, text=True, env=env)
+    assert quiet.returncode == 0, quiet.stderr
+    assert quiet.stderr == "", quiet.stderr  # the summary goes to stdout; TensorFlow said nothing
+    verbose = subprocess.run([*CLI, "--verbose", "run", str(scans), str(tmp_path / "b")], capture_output=True,
+                             text=True, env=env)
+    assert verbose.returncode == 0 and ("oneDNN" in verbose.stderr or "absl" in verbose.stderr), verbose.stderr
+
+
+def test_an_empty_input_has_its_own_exit_code_unless_allowed(tmp_path):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "notes.txt").write_text("not a scan")
+    runner = CliRunner()
+    result = runner.invoke(app, ["run", str(tmp_path / "empty"), str(tmp_path / "out")])
+    assert result.exit_code == 4 and "no image files found under" in result.stderr
+    assert runner.invoke(app, ["run", str(tmp_path / "empty"), str(tmp_path / "out"), "--allow-empty"]).exit_code == 0
+
+
+def test_a_dry_run_counts_and_a_changed_setting_is_announced(tmp_path, scans):
+    runner = CliRunner()
+    out = str(tmp_path / "out")
+    assert runner.invoke(app, ["run", str(scans), out, "-m", "none"]).exit_code == 0
+    dry = runner.invoke(app, ["run", str(scans), out, "-m", "none", "--levels", "normalize", "--dry-run"])
+    assert dry.exit_code == 0
+    assert "would process 6 files (0 up to date)" in dry.stdout
+    assert "changed since the last run: 6 outputs would be redone" in dry.stderr
+    again = runner.invoke(app, ["run", str(scans), out, "-m", "none", "--dry-run"])
+    assert "would process 0 files (6 up to date)" in again.stdout and "changed since" not in again.stderr
+
+
+def test_the_log_can_be_json_lines(tmp_path, scans):
+    log = tmp_path / "run.log"
+    result = CliRunner().invoke(app, ["run", str(scans), str(tmp_path / "out"), "-m", "none", "--log-file", str(log),
+                                      "--log-format", "json"])
+    assert result.exit_code == 0
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert {"time", "level", "message"} <= set(lines[-1]) and "6 processed" in lines[-1]["message"]
+
+
+def test_progress_is_reported_against_the_files_found(tmp_path, scans):
+    seen = []
+    denoise_folder(scans, tmp_path / "out", model="none", batch_size=2, workers=1,
+                   on_progress=lambda done, total: seen.append((done, total)))
+    assert seen[-1] == (6, 6) and [done for done, _ in seen] == sorted(done for done, _ in seen)
+
+
+def test_dpi_and_the_icc_profile_are_kept_at_the_scans_own_size(tmp_path, digits):
+    from PIL import ImageCms
+
+    root = tmp_path / "scans"
+    root.mkdir()
+    pixels = (make_scan(digits[0]) * 255).round().astype(np.uint8)
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    Image.fromarray(pixels).save(root / "a.png", dpi=(300, 300), icc_profile=icc)
+    Image.fromarray(pixels).save(root / "b.jpg", dpi=(600, 600), quality=95)
+    denoise_folder(root, tmp_path / "out", model="none", size="original", format="same")
+    with Image.open(tmp_path / "out" / "a.png") as image:
+        assert tuple(round(v) for v in image.info["dpi"]) == (300, 300) and image.info["icc_profile"] == icc
+    with Image.open(tmp_path / "out" / "b.jpg") as image:
+        assert tuple(round(v) for v in image.info["dpi"]) == (600, 600)
+
+
+def test_webp_is_read_and_kept(tmp_path, digits):
+    root = tmp_path / "scans"
+    root.mkdir()
+    Image.fromarray((make_scan(digits[1]) * 255).round().astype(np.uint8)).save(root / "a.webp", lossless=True)
+    summary = denoise_folder(root, tmp_path / "out", model="none", format="same")
+    assert summary.processed == 1
+    with Image.open(tmp_path / "out" / "a.webp") as image:
+        assert image.format == "WEBP"
