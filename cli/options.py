@@ -20,7 +20,7 @@ def _flag(field):
     if shown is None or isinstance(shown, bool):
         shown = str(shown).lower()
     elif isinstance(shown, tuple):
-        shown = " ".join(map(str, shown))
+        shown = " ".join(map(str, shown)) or "none"
     # Rich would take a bare "[default: ...]" for markup and drop it: the bracket is escaped.
     options = {"help": f"{meta['help']} \\[default: {shown}]", "show_default": False,
                "rich_help_panel": "Settings (also in --config files)"}
@@ -29,6 +29,10 @@ def _flag(field):
         names = [f"--{dashed}/--no-{dashed}"]
     elif meta["choices"]:
         kind = Literal[meta["choices"]]
+    elif meta["kind"] is not None:
+        kind = list[meta["kind"]]
+        options["metavar"] = "PATTERN"
+        options["help"] += " Give the flag once per pattern."
     elif kind is tuple:
         kind = tuple[float, float]
         options["metavar"] = "LOW HIGH"

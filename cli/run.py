@@ -5,6 +5,7 @@ import json
 import logging
 import os
 import signal
+import sys
 import threading
 from pathlib import Path
 from typing import Annotated, Literal, Optional
@@ -20,7 +21,11 @@ app = typer.Typer()
 @app.command()
 @with_settings_flags
 def run(
-    input_dir: Annotated[Path, typer.Argument(exists=True, file_okay=False, help="Folder of scans (read only).")],
+    inputs: Annotated[
+        list[Path],
+        typer.Argument(metavar="INPUTS...", show_default=False,
+                       help="Folders and image files (read only); '-' reads their paths from stdin, one per line."),
+    ],
     output_dir: Annotated[Path, typer.Argument(file_okay=False, help="Folder for the results; created if needed.")],
     config: Annotated[
         Optional[Path],
@@ -35,12 +40,16 @@ def run(
         Literal["text", "json"], typer.Option(help="--log-file lines as text, or one JSON object per line.")
     ] = "text",
     allow_empty: Annotated[
-        bool, typer.Option("--allow-empty", help="Exit 0 when INPUT_DIR holds no image files (else exit 4).")
+        bool, typer.Option("--allow-empty", help="Exit 0 when the inputs hold no image files (else exit 4).")
+    ] = False,
+    null: Annotated[
+        bool, typer.Option("--null", "-0", help="Paths on stdin are separated by NUL characters (find -print0).")
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
     **settings,
 ):
-    """Denoise every scan under INPUT_DIR into the same tree under OUTPUT_DIR.
+    """Denoise the scans of INPUTS (folders and files) into OUTPUT_DIR: a folder's tree is mirrored there, a
+    file's output goes at its top.
 
     One image holds one digit; a scan that does not look like one is written and listed as flagged (see
     --strict). Files already up to date (same input, model and settings, per the manifest in OUTPUT_DIR) are
@@ -49,14 +58,17 @@ def run(
     from digit_denoise import denoise_folder
     from digit_denoise.files import printable
 
+    if [str(given) for given in inputs] == ["-"]:
+        inputs = _paths_from_stdin(null)
     with library_errors():
         _check_writable_file(report, "--report")
         _check_writable_file(log_file, "--log-file")
     log = _logger(log_file, log_format)
     stop = threading.Event()
     with library_errors(log), _stop_on_signals(stop), progress("denoising", quiet=quiet) as update:
-        log.info("run %s -> %s", printable(input_dir), printable(output_dir))
-        summary = denoise_folder(input_dir, output_dir, config=config, dry_run=dry_run, stop=stop, on_progress=update,
+        log.info("run %s -> %s", ", ".join(map(printable, inputs[:3])) + (" ..." if len(inputs) > 3 else ""),
+                 printable(output_dir))
+        summary = denoise_folder(inputs, output_dir, config=config, dry_run=dry_run, stop=stop, on_progress=update,
                                  **settings)
     for warning in summary.warnings:
         typer.secho(f"warning: {printable(warning)}", err=True, fg=typer.colors.YELLOW)
@@ -96,13 +108,20 @@ def run(
     if report:
         _write_report(report, summary, log)
     if summary.found == 0 and not summary.failed and not allow_empty:
-        error(f"no image files found under {printable(input_dir)} (is a share unmounted?); --allow-empty accepts "
-              "an empty input", log)
+        error(f"no image files found in {', '.join(map(printable, inputs[:3]))} (is a share unmounted?); "
+              "--allow-empty accepts an empty input", log)
         raise typer.Exit(EXIT_EMPTY)
     if summary.interrupted:
         raise typer.Exit(EXIT_INTERRUPTED)
     if summary.failed or summary.stopped:
         raise typer.Exit(EXIT_FILES_FAILED)
+
+
+def _paths_from_stdin(null):
+    """The paths on stdin: one per line, or NUL-separated (``-0``), as ``xargs`` takes them; blank ones dropped."""
+    data = sys.stdin.buffer.read()
+    names = data.split(b"\0") if null else data.splitlines()
+    return [Path(os.fsdecode(name)) for name in names if name.strip()]
 
 
 def _check_writable_file(path, option):

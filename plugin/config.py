@@ -17,16 +17,17 @@ from typing import Any, Optional
 
 from .errors import ConfigError
 
-def setting(default, help, *, choices=None, output=False, short=None, minimum=None):
+def setting(default, help, *, choices=None, output=False, short=None, minimum=None, kind=None):
     """Declare one field of :class:`Settings`: everything else about a setting is derived from this.
 
     ``help`` is the one description shown by ``run --help``, the docs and the
     config check; ``choices`` the allowed values; ``output`` whether the value
     changes the content of an output (such fields make the manifest's run key,
     so changing one redoes the outputs); ``short`` a one-letter flag;
-    ``minimum`` the least integer allowed.
+    ``minimum`` the least integer allowed; ``kind`` the type of the items of a
+    list setting (a tuple default).
     """
-    metadata = {"help": help, "choices": choices, "output": output, "short": short, "minimum": minimum}
+    metadata = {"help": help, "choices": choices, "output": output, "short": short, "minimum": minimum, "kind": kind}
     return dataclasses.field(default=default, metadata=metadata)
 
 
@@ -69,6 +70,10 @@ class Settings:
     strict: bool = setting(False, "Count flagged scans (no ink, several digits, too small, doubtful polarity) as "
                            "failures: they are not written and the exit code is 1.")
     recursive: bool = setting(True, "Descend into sub-folders of the input folder; the output mirrors the tree.")
+    include: tuple = setting((), "Only scans whose path, relative to the input folder, matches one of these glob "
+                             "patterns (matched from the right: '*.png', 'letters/*').", kind=str)
+    exclude: tuple = setting((), "Skip scans whose relative path matches one of these glob patterns "
+                             "('drafts/*', '*-old.jpg').", kind=str)
     batch_size: int = setting(256, "Images per model call and per unit of work; larger is faster up to a point.",
                               minimum=1)
     max_pixels: int = setting(50_000_000, "Images with more pixels than this are refused before decoding (a guard "
@@ -88,6 +93,13 @@ class Settings:
                     raise ConfigError(f"{field.name}: {excerpt(value)} is not one of {', '.join(meta['choices'])}")
             elif field.type is bool or field.type is str:
                 _check_type(field.name, value, field.type)
+            elif meta["kind"] is not None:
+                if isinstance(value, str) or not isinstance(value, (list, tuple)):
+                    value = [value] if isinstance(value, str) else value
+                    _check_type(field.name, value, list)
+                for item in value:
+                    _check_type(field.name, item, meta["kind"])
+                object.__setattr__(self, field.name, tuple(value))
             elif meta["minimum"] is not None and not (value is None and field.default is None):
                 _check_type(field.name, value, int)
                 if value < meta["minimum"]:
@@ -105,10 +117,9 @@ class Settings:
         object.__setattr__(self, "percentiles", (float(low_high[0]), float(low_high[1])))
 
     def to_dict(self):
-        """Plain types only, ready for YAML or JSON."""
+        """Plain types only, ready for YAML or JSON: tuples become lists."""
         values = dataclasses.asdict(self)
-        values["percentiles"] = list(self.percentiles)
-        return values
+        return {key: list(value) if isinstance(value, tuple) else value for key, value in values.items()}
 
     def output_values(self):
         """The values of the fields that change an output's content (``setting(output=True)``)."""

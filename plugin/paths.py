@@ -5,9 +5,40 @@ file is skipped, or an output named, for the same reason everywhere.
 """
 
 import os
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from .scans import is_image_name
+
+
+def scans_in(inputs, output_dir=None, *, recursive=True, follow_symlinks=False, include=(), exclude=(),
+             on_skip=None, on_error=None):
+    """Yield ``(scan, base)`` for the image files of ``inputs`` (files and folders), lazily; a scan's output
+    mirrors its path relative to ``base``: the folder it was found in, or a given file's own folder.
+
+    Folders are walked by :func:`discover`. ``include`` and ``exclude`` are glob patterns matched against the
+    path relative to ``base`` from the right, as ``PurePath.match`` does (``*.png``, ``drafts/*``): with
+    ``include``, a scan must match one; one that matches an ``exclude`` pattern is skipped.
+    """
+    for given in map(Path, inputs):
+        if given.is_dir():
+            base, found = given, discover(given, output_dir, recursive=recursive, follow_symlinks=follow_symlinks,
+                                          on_skip=on_skip, on_error=on_error)
+        elif not is_image_name(given):
+            if on_skip:
+                on_skip(given, "not an image (by its suffix)")
+            continue
+        else:
+            base, found = given.parent, [given]
+        for scan in found:
+            relative = PurePosixPath(scan.relative_to(base).as_posix())
+            if include and not any(relative.match(pattern) for pattern in include):
+                continue  # not counted: what --include leaves out was never asked for
+            rule = next((pattern for pattern in exclude if relative.match(pattern)), None)
+            if rule is not None:
+                if on_skip:
+                    on_skip(scan, f"excluded by {rule!r}")
+                continue
+            yield scan, base
 
 
 def discover(input_dir, output_dir=None, *, recursive=True, follow_symlinks=False, on_skip=None, on_error=None):

@@ -18,7 +18,7 @@ import itertools
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,7 @@ from .denoiser import Denoiser, find_denoiser
 from .errors import ConfigError
 from .files import printable, replace_atomically
 from .manifest import Manifest, ManifestWriteError, lock_output, remove_stale_temporaries, run_key
-from .paths import discover, output_path
+from .paths import output_path, scans_in
 
 # A write that fails with one of these will fail for every file after it: the run stops instead.
 _OUTPUT_UNUSABLE = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
@@ -60,7 +60,7 @@ class RunSummary:
     is work. Paths are shown as ``files.printable`` makes them.
     """
 
-    input_dir: str
+    input_dir: str  # the first input (the only one, for a run over a folder)
     output_dir: str
     model: str
     model_sha256: str
@@ -76,6 +76,7 @@ class RunSummary:
     flagged: list = dataclasses.field(default_factory=list)
     skipped_files: list = dataclasses.field(default_factory=list)
     planned: list = dataclasses.field(default_factory=list)
+    inputs: list = dataclasses.field(default_factory=list)
     warnings: list = dataclasses.field(default_factory=list)
     interrupted: bool = False
     stopped_at_max_failures: bool = False
@@ -119,7 +120,7 @@ class _Job:
 
 
 def denoise_folder(
-    input_dir: str | os.PathLike,
+    inputs: str | os.PathLike | Sequence[str | os.PathLike],
     output_dir: str | os.PathLike,
     *,
     config: str | os.PathLike | None = None,
@@ -130,13 +131,18 @@ def denoise_folder(
     on_progress: Callable[[int, int], None] | None = None,
     **settings: Any,
 ) -> RunSummary:
-    """Denoise every scan under ``input_dir`` into a mirrored tree under ``output_dir``.
+    """Denoise every scan of ``inputs`` into a mirrored tree under ``output_dir``.
 
     Parameters
     ----------
-    input_dir, output_dir : str or Path
-        ``output_dir`` is created; it may not be ``input_dir`` itself, nor
-        hold it. When it lies inside ``input_dir`` it is left out of the scan.
+    inputs : str or Path, or a list of them
+        Folders and image files. A folder's scans keep their paths relative
+        to it under ``output_dir``; a file's output is named after it, at
+        the top of ``output_dir``.
+    output_dir : str or Path
+        Created if needed. It may not be an input folder itself, nor hold
+        an input; when it lies inside an input folder it is left out of the
+        scan.
         Inputs are only ever opened for reading.
     config : str or Path, optional
         A YAML settings file; ``settings`` override it.
@@ -179,13 +185,14 @@ def denoise_folder(
     loaded only when there is a file to process.
     """
     settings = make_settings(config, **settings)
-    input_dir, output_dir = Path(input_dir), Path(output_dir)
-    _check_folders(input_dir, output_dir)
+    inputs = [Path(inputs)] if isinstance(inputs, (str, os.PathLike)) else [Path(given) for given in inputs]
+    output_dir = Path(output_dir)
+    _check_inputs(inputs, output_dir)
     denoiser = denoiser or find_denoiser(settings.model)
     lock = None if dry_run else _prepare_output(output_dir)
     try:
         summary = RunSummary(
-            str(input_dir), str(output_dir), denoiser.name, denoiser.weights_sha256, denoiser.card_sha256,
+            str(inputs[0]), str(output_dir), denoiser.name, denoiser.weights_sha256, denoiser.card_sha256,
             settings.to_dict(), started=datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
         )
         manifest = Manifest.read_only(output_dir) if dry_run else Manifest(output_dir)
@@ -193,7 +200,8 @@ def denoise_folder(
             summary.warnings.extend(manifest.warnings)
         started = time.perf_counter()
         try:
-            run = Run(input_dir, output_dir, settings, denoiser, manifest, summary, stop=stop, on_progress=on_progress)
+            summary.inputs = [str(given) for given in inputs]
+            run = Run(inputs, output_dir, settings, denoiser, manifest, summary, stop=stop, on_progress=on_progress)
             if on_progress:
                 run.total = sum(1 for _ in run.discover(report=False))
             if manifest and not settings.overwrite:
@@ -213,18 +221,22 @@ def denoise_folder(
             lock.release()
 
 
-def _check_folders(input_dir, output_dir):
-    if not input_dir.is_dir():
-        raise ConfigError(f"{input_dir}: the input folder does not exist")
-    if output_dir.resolve() == input_dir.resolve():
-        raise ConfigError(
-            f"{output_dir}: the output folder must differ from the input folder; inputs are never overwritten"
-        )
-    if input_dir.resolve().is_relative_to(output_dir.resolve()):
-        raise ConfigError(
-            f"{output_dir}: the input folder {input_dir} lies inside this output folder, where outputs could "
-            "overwrite inputs; choose an output folder that does not hold the input folder"
-        )
+def _check_inputs(inputs, output_dir):
+    if not inputs:
+        raise ConfigError("no input given; name folders or image files")
+    for given in inputs:
+        if not given.exists():
+            raise ConfigError(f"{given}: no such file or folder")
+        if output_dir.resolve() == given.resolve():
+            raise ConfigError(
+                f"{output_dir}: the output folder must differ from the input folder; inputs are never overwritten"
+            )
+        if given.resolve().is_relative_to(output_dir.resolve()):
+            what = "input folder" if given.is_dir() else "input file"
+            raise ConfigError(
+                f"{output_dir}: the {what} {given} lies inside this output folder, where outputs could "
+                "overwrite inputs; choose an output folder that does not hold the inputs"
+            )
 
 
 def _prepare_output(output_dir):
@@ -243,8 +255,9 @@ class Run:
     ``summary`` (a :class:`RunSummary`) is filled in as the run goes.
     """
 
-    def __init__(self, input_dir, output_dir, settings, denoiser, manifest, summary, *, stop=None, on_progress=None):
-        self.input_dir, self.output_dir = input_dir, output_dir
+    def __init__(self, inputs, output_dir, settings, denoiser, manifest, summary, *, stop=None, on_progress=None):
+        self.inputs, self.output_dir = inputs, output_dir
+        self._one_tree = len(inputs) == 1
         self.settings, self.denoiser, self.manifest, self.summary = settings, denoiser, manifest, summary
         self.stop, self.on_progress = stop, on_progress
         self.key = run_key(denoiser.weights_sha256, settings)
@@ -256,26 +269,29 @@ class Run:
     # -- plan
 
     def discover(self, *, report=True):
-        """The input's image files, lazily (``paths.discover``); what is skipped is reported to the summary."""
-        return discover(self.input_dir, self.output_dir, recursive=self.settings.recursive,
-                        follow_symlinks=self.settings.follow_symlinks, on_skip=report and self.summary.skip or None,
-                        on_error=report and self.summary.fail or None)
+        """``(scan, base)`` for the inputs' image files, lazily (``paths.scans_in``); what is skipped is reported
+        to the summary."""
+        settings = self.settings
+        return scans_in(self.inputs, self.output_dir, recursive=settings.recursive,
+                        follow_symlinks=settings.follow_symlinks, include=settings.include, exclude=settings.exclude,
+                        on_skip=report and self.summary.skip or None, on_error=report and self.summary.fail or None)
 
     def plan(self):
         """The jobs of this run, lazily: discovered files less those skipped or up to date."""
-        return (job for job in map(self._job, self.discover()) if job is not None)
+        return (job for job in itertools.starmap(self._job, self.discover()) if job is not None)
 
-    def _job(self, source):
-        """A job for ``source``, or None when it is skipped."""
+    def _job(self, source, base):
+        """A job for ``source`` (found under ``base``), or None when it is skipped."""
         self.summary.found += 1
-        target = output_path(source, self.input_dir, self.output_dir, self.settings.format)
+        target = output_path(source, base, self.output_dir, self.settings.format)
         relative = target.relative_to(self.output_dir).as_posix()
         if not self._inside_output(target.parent):
             self.summary.fail(source, "its output would lie outside the output folder (a symlink there?); not written")
             return None
-        # Names can only collide within one folder, and folders come one after another: memory stays flat.
+        # Walking one folder, names can only collide within a folder, and folders come one after another: memory
+        # stays flat. Given several inputs, whose trees may overlap in the output, every name is remembered.
         claimed = self._claimed
-        if claimed and next(iter(claimed.values())).parent != source.parent:
+        if self._one_tree and claimed and next(iter(claimed.values())).parent != source.parent:
             claimed.clear()
         if claimed.setdefault(relative, source) != source:
             self.summary.fail(

@@ -47,7 +47,7 @@ def test_an_empty_input_has_its_own_exit_code_unless_allowed(tmp_path):
     (tmp_path / "empty" / "notes.txt").write_text("not a scan")
     runner = CliRunner()
     result = runner.invoke(app, ["run", str(tmp_path / "empty"), str(tmp_path / "out")])
-    assert result.exit_code == 4 and "no image files found under" in result.stderr
+    assert result.exit_code == 4 and "no image files found in" in result.stderr
     assert runner.invoke(app, ["run", str(tmp_path / "empty"), str(tmp_path / "out"), "--allow-empty"]).exit_code == 0
 
 
@@ -103,3 +103,35 @@ def test_webp_is_read_and_kept(tmp_path, digits):
     assert summary.processed == 1
     with Image.open(tmp_path / "out" / "a.webp") as image:
         assert image.format == "WEBP"
+
+
+def test_files_folders_stdin_and_globs_are_all_inputs(tmp_path, scans):
+    runner = CliRunner()
+    one = scans / "part-0" / "0.png"
+    result = runner.invoke(app, ["run", str(one), str(scans / "part-1"), str(tmp_path / "out"), "-m", "none"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "out").rglob("*.png")) == ["0.png", "1.png", "3.png", "5.png"]
+    listed = "\0".join(str(p) for p in sorted(scans.rglob("*.png"))[:2]) + "\0"
+    result = runner.invoke(app, ["run", "-", str(tmp_path / "stdin"), "-m", "none", "-0"], input=listed)
+    assert result.exit_code == 0 and len(list((tmp_path / "stdin").glob("*.png"))) == 2
+    result = runner.invoke(app, ["run", str(scans), str(tmp_path / "globs"), "-m", "none", "--include", "part-1/*",
+                                 "--exclude", "*5.png"])
+    assert result.exit_code == 0
+    assert sorted(p.relative_to(tmp_path / "globs").as_posix() for p in (tmp_path / "globs").rglob("*.png")) == [
+        "part-1/1.png", "part-1/3.png"]
+
+
+def test_two_inputs_claiming_one_output_name_do_not_overwrite_each_other(tmp_path, digits):
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        Image.fromarray((make_scan(digits[0]) * 255).astype(np.uint8)).save(tmp_path / folder / "x.png")
+    summary = denoise_folder([tmp_path / "a" / "x.png", tmp_path / "b" / "x.png"], tmp_path / "out", model="none")
+    assert summary.processed == 1 and summary.failed == 1 and "also that of" in summary.failures[0]["reason"]
+
+
+def test_the_api_denoises_a_file_by_its_path(tmp_path, digits):
+    from digit_denoise import denoise
+
+    path = tmp_path / "scan.png"
+    Image.fromarray((make_scan(digits[0]) * 255).astype(np.uint8)).save(path)
+    assert denoise(path, model="none").shape == (28, 28)

@@ -62,6 +62,8 @@ def _another_value(field, value):
         return (1.0, 99.0)
     if field.name == "model":
         return "none"
+    if field.metadata["kind"] is str:
+        return ("*.png",)
     return 7 if value in (None, 0) else value + 1
 
 
