@@ -1,7 +1,11 @@
-"""How the CLI talks to the terminal: one-line errors, exit codes, progress."""
+"""How the CLI talks to the terminal: one-line errors, exit codes, progress, a run's summary, its log."""
 
 import contextlib
+import json
+import logging
+import signal
 import sys
+import threading
 
 import typer
 
@@ -66,3 +70,88 @@ def progress(description, *, quiet=False):
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task(description, total=None)
         yield lambda completed, total=None: bar.update(task, completed=completed, total=total)
+
+
+def tell(summary, log, *, quiet=False, dry_run=False):
+    """Print and log what a run did: warnings, what changed, flagged and failed files, and the summary line."""
+    from digit_denoise.files import printable
+
+    for warning in summary.warnings:
+        typer.secho(f"warning: {printable(warning)}", err=True, fg=typer.colors.YELLOW)
+        log.warning("%s", printable(warning))
+    if summary.changed:
+        changed = (f"the model, settings or digit-denoise's version changed since the last run: "
+                   f"{summary.changed:,} outputs {'would be' if dry_run else 'are'} redone")
+        if not quiet:
+            typer.echo(changed, err=True)
+        log.info("%s", changed)
+    if dry_run:
+        for path in summary.planned:
+            typer.echo(f"would process {printable(path)}")
+        typer.echo(f"would process {len(summary.planned):,} files ({summary.up_to_date:,} up to date)")
+    for flagged in summary.flagged:
+        typer.secho(f"flagged: {flagged['path']}: {printable(flagged['reason'])}", err=True, fg=typer.colors.YELLOW)
+        log.warning("flagged: %s: %s", flagged["path"], printable(flagged["reason"]))
+    for failure in summary.failures:
+        typer.secho(f"failed: {failure['path']}: {printable(failure['reason'])}", err=True, fg=typer.colors.YELLOW)
+        log.warning("failed: %s: %s", failure["path"], printable(failure["reason"]))
+    line = (
+        f"{summary.processed} processed ({len(summary.flagged)} flagged), {summary.skipped} skipped "
+        f"({summary.up_to_date} up to date), "
+        f"{summary.failed} failed in {summary.seconds:.1f} s ({summary.images_per_second:.0f} images/s"
+        + (f", after {summary.load_seconds:.1f} s loading the model" if summary.load_seconds >= 0.05 else "")
+        + f") with model {summary.model}"
+    )
+    if summary.stopped:
+        line += f"; stopped early: {printable(summary.stopped)}"
+    if summary.stopped_at_max_failures:
+        line += f"; stopped after more than {summary.settings['max_failures']} failures"
+    if summary.interrupted:
+        line += "; interrupted, run again to finish"
+    log.info(line)
+    if not quiet or summary.interrupted or summary.stopped:
+        typer.echo(line, err=quiet)
+
+
+class _JsonLines(logging.Formatter):
+    """One JSON object per line: time, level, message."""
+
+    def format(self, record):
+        return json.dumps({"time": self.formatTime(record), "level": record.levelname, "message": record.getMessage()})
+
+
+def logger(log_file, log_format="text"):
+    log = logging.getLogger("digit_denoise.cli.run")
+    log.handlers.clear()
+    log.propagate = False
+    if log_file:
+        handler = logging.FileHandler(log_file, encoding="utf-8")
+        text = logging.Formatter("%(asctime)s %(levelname)s %(message)s")
+        handler.setFormatter(_JsonLines() if log_format == "json" else text)
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+    else:
+        log.addHandler(logging.NullHandler())
+    return log
+
+
+@contextlib.contextmanager
+def stop_on_signals(stop):
+    """SIGINT and SIGTERM ask the run to finish the batches in flight and stop; a second SIGINT stops at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def request_stop(signum, frame):
+        if stop.is_set() and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        if not stop.is_set():
+            typer.echo("stopping after the batches in flight (Ctrl-C again to abort)", err=True)
+        stop.set()
+
+    previous = {number: signal.signal(number, request_stop) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)

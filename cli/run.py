@@ -1,10 +1,7 @@
-"""``digit-denoise run``: denoise a folder of scans into a mirrored folder."""
+"""``digit-denoise run``: denoise folders and files of scans into a mirrored folder."""
 
-import contextlib
 import json
-import logging
 import os
-import signal
 import sys
 import threading
 from pathlib import Path
@@ -13,7 +10,8 @@ from typing import Annotated, Literal, Optional
 import typer
 
 from .options import with_settings_flags
-from .reporting import EXIT_EMPTY, EXIT_FILES_FAILED, EXIT_INTERRUPTED, error, library_errors, progress
+from .reporting import (EXIT_EMPTY, EXIT_FILES_FAILED, EXIT_INTERRUPTED, error, library_errors, logger, progress,
+                        stop_on_signals, tell)
 
 app = typer.Typer()
 
@@ -23,7 +21,7 @@ app = typer.Typer()
 def run(
     inputs: Annotated[
         list[Path],
-        typer.Argument(metavar="INPUTS...", show_default=False,
+        typer.Argument(metavar="INPUTS", show_default=False,
                        help="Folders and image files (read only); '-' reads their paths from stdin, one per line."),
     ],
     output_dir: Annotated[Path, typer.Argument(file_okay=False, help="Folder for the results; created if needed.")],
@@ -63,48 +61,14 @@ def run(
     with library_errors():
         _check_writable_file(report, "--report")
         _check_writable_file(log_file, "--log-file")
-    log = _logger(log_file, log_format)
+    log = logger(log_file, log_format)
     stop = threading.Event()
-    with library_errors(log), _stop_on_signals(stop), progress("denoising", quiet=quiet) as update:
+    with library_errors(log), stop_on_signals(stop), progress("denoising", quiet=quiet) as update:
         log.info("run %s -> %s", ", ".join(map(printable, inputs[:3])) + (" ..." if len(inputs) > 3 else ""),
                  printable(output_dir))
         summary = denoise_folder(inputs, output_dir, config=config, dry_run=dry_run, stop=stop, on_progress=update,
                                  **settings)
-    for warning in summary.warnings:
-        typer.secho(f"warning: {printable(warning)}", err=True, fg=typer.colors.YELLOW)
-        log.warning("%s", printable(warning))
-    if summary.changed:
-        changed = (f"the model, settings or digit-denoise's version changed since the last run: "
-                   f"{summary.changed:,} outputs {'would be' if dry_run else 'are'} redone")
-        if not quiet:
-            typer.echo(changed, err=True)
-        log.info("%s", changed)
-    if dry_run:
-        for path in summary.planned:
-            typer.echo(f"would process {printable(path)}")
-        typer.echo(f"would process {len(summary.planned):,} files ({summary.up_to_date:,} up to date)")
-    for flagged in summary.flagged:
-        typer.secho(f"flagged: {flagged['path']}: {printable(flagged['reason'])}", err=True, fg=typer.colors.YELLOW)
-        log.warning("flagged: %s: %s", flagged["path"], printable(flagged["reason"]))
-    for failure in summary.failures:
-        typer.secho(f"failed: {failure['path']}: {printable(failure['reason'])}", err=True, fg=typer.colors.YELLOW)
-        log.warning("failed: %s: %s", failure["path"], printable(failure["reason"]))
-    line = (
-        f"{summary.processed} processed ({len(summary.flagged)} flagged), {summary.skipped} skipped "
-        f"({summary.up_to_date} up to date), "
-        f"{summary.failed} failed in {summary.seconds:.1f} s ({summary.images_per_second:.0f} images/s"
-        + (f", after {summary.load_seconds:.1f} s loading the model" if summary.load_seconds >= 0.05 else "")
-        + f") with model {summary.model}"
-    )
-    if summary.stopped:
-        line += f"; stopped early: {printable(summary.stopped)}"
-    if summary.stopped_at_max_failures:
-        line += f"; stopped after more than {summary.settings['max_failures']} failures"
-    if summary.interrupted:
-        line += "; interrupted, run again to finish"
-    log.info(line)
-    if not quiet or summary.interrupted or summary.stopped:
-        typer.echo(line, err=quiet)
+    tell(summary, log, quiet=quiet, dry_run=dry_run)
     if report:
         _write_report(report, summary, log)
     if summary.found == 0 and not summary.failed and not allow_empty:
@@ -148,47 +112,3 @@ def _write_report(report, summary, log):
     except OSError as failure:
         error(f"--report {report}: cannot write the report ({failure.strerror or failure})", log)
         raise typer.Exit(EXIT_FILES_FAILED) from None
-
-
-class _JsonLines(logging.Formatter):
-    """One JSON object per line: time, level, message."""
-
-    def format(self, record):
-        return json.dumps({"time": self.formatTime(record), "level": record.levelname, "message": record.getMessage()})
-
-
-def _logger(log_file, log_format="text"):
-    log = logging.getLogger("digit_denoise.cli.run")
-    log.handlers.clear()
-    log.propagate = False
-    if log_file:
-        handler = logging.FileHandler(log_file, encoding="utf-8")
-        text = logging.Formatter("%(asctime)s %(levelname)s %(message)s")
-        handler.setFormatter(_JsonLines() if log_format == "json" else text)
-        log.addHandler(handler)
-        log.setLevel(logging.INFO)
-    else:
-        log.addHandler(logging.NullHandler())
-    return log
-
-
-@contextlib.contextmanager
-def _stop_on_signals(stop):
-    """SIGINT and SIGTERM ask the run to finish the batches in flight and stop; a second SIGINT stops at once."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def request_stop(signum, frame):
-        if stop.is_set() and signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        if not stop.is_set():
-            typer.echo("stopping after the batches in flight (Ctrl-C again to abort)", err=True)
-        stop.set()
-
-    previous = {number: signal.signal(number, request_stop) for number in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)

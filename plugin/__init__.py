@@ -18,6 +18,7 @@ _EXPORTS = {
     "find_denoiser": "denoiser",
     "Denoiser": "denoiser",
     "denoise_folder": "runner",
+    "watch_folders": "watch",
     "RunSummary": "runner",
     "ScanAdapter": "adapter",
     "Settings": "config",

@@ -16,6 +16,7 @@ from .errors import ScanError as ScanError
 from .evaluation import evaluate as evaluate
 from .runner import RunSummary as RunSummary
 from .runner import denoise_folder as denoise_folder
+from .watch import watch_folders as watch_folders
 from .sklearn import DenoiseTransformer as DenoiseTransformer
 from .training import train_model as train_model
 

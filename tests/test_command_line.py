@@ -135,3 +135,23 @@ def test_the_api_denoises_a_file_by_its_path(tmp_path, digits):
     path = tmp_path / "scan.png"
     Image.fromarray((make_scan(digits[0]) * 255).astype(np.uint8)).save(path)
     assert denoise(path, model="none").shape == (28, 28)
+
+
+def test_watch_does_what_is_new_after_each_change(tmp_path, digits):
+    import threading
+
+    from digit_denoise import watch_folders
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    Image.fromarray((make_scan(digits[0]) * 255).astype(np.uint8)).save(inbox / "first.png")
+    stop = threading.Event()
+    passes = watch_folders(inbox, tmp_path / "out", model="none", stop=stop, debounce_ms=50)
+    assert next(passes).processed == 1
+    dropped = threading.Timer(0.5, lambda: Image.fromarray((make_scan(digits[1]) * 255).astype(np.uint8)).save(
+        inbox / "second.png"))
+    dropped.start()
+    second = next(passes)
+    assert (second.processed, second.up_to_date) == (1, 1) and (tmp_path / "out" / "second.png").exists()
+    stop.set()
+    assert next(passes, None) is None

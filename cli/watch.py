@@ -1,0 +1,47 @@
+"""``digit-denoise watch``: denoise a folder now and again whenever files change in it."""
+
+import threading
+from pathlib import Path
+from typing import Annotated, Literal, Optional
+
+import typer
+
+from .options import with_settings_flags
+from .reporting import library_errors, logger, stop_on_signals, tell
+
+app = typer.Typer()
+
+
+@app.command()
+@with_settings_flags
+def watch(
+    inputs: Annotated[list[Path], typer.Argument(metavar="INPUTS", show_default=False,
+                                                 help="Folders (and files) to watch; read only.")],
+    output_dir: Annotated[Path, typer.Argument(file_okay=False, help="Folder for the results; created if needed.")],
+    config: Annotated[
+        Optional[Path],
+        typer.Option("--config", "-c", exists=True, dir_okay=False, help="YAML settings; flags override it."),
+    ] = None,
+    log_file: Annotated[
+        Optional[Path], typer.Option(dir_okay=False, help="Append a timestamped log of every pass.")
+    ] = None,
+    log_format: Annotated[
+        Literal["text", "json"], typer.Option(help="--log-file lines as text, or one JSON object per line.")
+    ] = "text",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+    **settings,
+):
+    """Denoise INPUTS into OUTPUT_DIR as `run` does, then again after each change, until Ctrl-C or SIGTERM.
+
+    The model is loaded once. Each pass does only new and changed scans (the manifest skips the rest), so
+    a watcher that is stopped or killed can simply be started again. See examples/systemd/.
+    """
+    from digit_denoise.watch import watch_folders
+
+    log = logger(log_file, log_format)
+    stop = threading.Event()
+    with library_errors(log), stop_on_signals(stop):
+        for summary in watch_folders(inputs, output_dir, config=config, stop=stop, **settings):
+            tell(summary, log, quiet=quiet)
+            if stop.is_set():
+                break
