@@ -3,9 +3,11 @@
 import contextlib
 import json
 import logging
+import os
 import signal
 import sys
 import threading
+from pathlib import Path
 
 import typer
 
@@ -155,3 +157,39 @@ def stop_on_signals(stop):
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
+
+
+def exit_code(summary):
+    """The exit code of a run that ended: 130 interrupted, 1 when files failed or it stopped early, else 0."""
+    if summary.interrupted:
+        return EXIT_INTERRUPTED
+    if summary.failed or summary.stopped:
+        return EXIT_FILES_FAILED
+    return 0
+
+
+def check_writable_file(path, option):
+    """Refuse, before any work, a --report or --log-file that could not be written at the end."""
+    from digit_denoise.errors import ConfigError
+
+    if path is None:
+        return
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise ConfigError(f"{option} {path}: the folder {folder} does not exist; create it or choose another path")
+    if path.is_dir():
+        raise ConfigError(f"{option} {path}: is a folder; give a file path")
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise ConfigError(f"{option} {path}: cannot be written (permission denied); choose another path")
+
+
+def write_report(report, summary, log):
+    """Write the summary as JSON, atomically; a report that cannot be written is an error line and exit 1."""
+    from digit_denoise.files import replace_atomically
+
+    text = json.dumps(summary.to_dict(), indent=2) + "\n"
+    try:
+        replace_atomically(report, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    except OSError as failure:
+        error(f"--report {report}: cannot write the report ({failure.strerror or failure})", log)
+        raise typer.Exit(EXIT_FILES_FAILED) from None

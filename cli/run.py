@@ -1,6 +1,5 @@
 """``digit-denoise run``: denoise folders and files of scans into a mirrored folder."""
 
-import json
 import os
 import sys
 import threading
@@ -10,8 +9,8 @@ from typing import Annotated, Literal, Optional
 import typer
 
 from .options import with_settings_flags
-from .reporting import (EXIT_EMPTY, EXIT_FILES_FAILED, EXIT_INTERRUPTED, error, library_errors, logger, progress,
-                        stop_on_signals, tell)
+from .reporting import (EXIT_EMPTY, check_writable_file, error, exit_code, library_errors, logger, progress,
+                        stop_on_signals, tell, write_report)
 
 app = typer.Typer()
 
@@ -59,8 +58,8 @@ def run(
     if [str(given) for given in inputs] == ["-"]:
         inputs = _paths_from_stdin(null)
     with library_errors():
-        _check_writable_file(report, "--report")
-        _check_writable_file(log_file, "--log-file")
+        check_writable_file(report, "--report")
+        check_writable_file(log_file, "--log-file")
     log = logger(log_file, log_format)
     stop = threading.Event()
     with library_errors(log), stop_on_signals(stop), progress("denoising", quiet=quiet) as update:
@@ -70,15 +69,12 @@ def run(
                                  **settings)
     tell(summary, log, quiet=quiet, dry_run=dry_run)
     if report:
-        _write_report(report, summary, log)
+        write_report(report, summary, log)
     if summary.found == 0 and not summary.failed and not allow_empty:
         error(f"no image files found in {', '.join(map(printable, inputs[:3]))} (is a share unmounted?); "
               "--allow-empty accepts an empty input", log)
         raise typer.Exit(EXIT_EMPTY)
-    if summary.interrupted:
-        raise typer.Exit(EXIT_INTERRUPTED)
-    if summary.failed or summary.stopped:
-        raise typer.Exit(EXIT_FILES_FAILED)
+    raise typer.Exit(exit_code(summary))
 
 
 def _paths_from_stdin(null):
@@ -86,29 +82,3 @@ def _paths_from_stdin(null):
     data = sys.stdin.buffer.read()
     names = data.split(b"\0") if null else data.splitlines()
     return [Path(os.fsdecode(name)) for name in names if name.strip()]
-
-
-def _check_writable_file(path, option):
-    """Refuse, before any work, a --report or --log-file that could not be written at the end."""
-    from digit_denoise.errors import ConfigError
-
-    if path is None:
-        return
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise ConfigError(f"{option} {path}: the folder {folder} does not exist; create it or choose another path")
-    if path.is_dir():
-        raise ConfigError(f"{option} {path}: is a folder; give a file path")
-    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise ConfigError(f"{option} {path}: cannot be written (permission denied); choose another path")
-
-
-def _write_report(report, summary, log):
-    from digit_denoise.files import replace_atomically
-
-    text = json.dumps(summary.to_dict(), indent=2) + "\n"
-    try:
-        replace_atomically(report, lambda tmp: tmp.write_text(text, encoding="utf-8"))
-    except OSError as failure:
-        error(f"--report {report}: cannot write the report ({failure.strerror or failure})", log)
-        raise typer.Exit(EXIT_FILES_FAILED) from None

@@ -7,7 +7,7 @@ from typing import Annotated, Literal, Optional
 import typer
 
 from .options import with_settings_flags
-from .reporting import library_errors, logger, stop_on_signals, tell
+from .reporting import check_writable_file, exit_code, library_errors, logger, stop_on_signals, tell, write_report
 
 app = typer.Typer()
 
@@ -22,6 +22,9 @@ def watch(
         Optional[Path],
         typer.Option("--config", "-c", exists=True, dir_okay=False, help="YAML settings; flags override it."),
     ] = None,
+    report: Annotated[
+        Optional[Path], typer.Option(dir_okay=False, help="Write each pass's summary as JSON (the last one stays).")
+    ] = None,
     log_file: Annotated[
         Optional[Path], typer.Option(dir_okay=False, help="Append a timestamped log of every pass.")
     ] = None,
@@ -33,15 +36,23 @@ def watch(
 ):
     """Denoise INPUTS into OUTPUT_DIR as `run` does, then again after each change, until Ctrl-C or SIGTERM.
 
-    The model is loaded once. Each pass does only new and changed scans (the manifest skips the rest), so
-    a watcher that is stopped or killed can simply be started again. See examples/systemd/.
+    The model is loaded once; a file still being written is waited for. Each pass does only new and changed
+    scans (the manifest skips the rest), so a watcher that is stopped or killed can simply be started again.
+    Exit codes are run's, for the last pass: 0 when it ended well (a stop while waiting included). See
+    examples/systemd/.
     """
     from digit_denoise.watch import watch_folders
 
+    with library_errors():
+        check_writable_file(report, "--report")
+        check_writable_file(log_file, "--log-file")
     log = logger(log_file, log_format)
     stop = threading.Event()
+    summary = None
     with library_errors(log), stop_on_signals(stop):
         for summary in watch_folders(inputs, output_dir, config=config, stop=stop, **settings):
             tell(summary, log, quiet=quiet)
-            if stop.is_set():
-                break
+            if report:
+                write_report(report, summary, log)
+    if summary is not None:
+        raise typer.Exit(exit_code(summary))

@@ -3,8 +3,6 @@
 import itertools
 
 import numpy as np
-from skimage import transform
-from skimage.util import montage
 
 from .adapter import ScanAdapter, to_grayscale
 from .config import make_settings
@@ -13,30 +11,64 @@ from .errors import ConfigError, ScanError
 from .paths import discover
 from .scans import read_scan
 
+TILE = 112  # px: each picture's side on the sheet
+COLUMNS = ("scan", "model input", "written")
+CAPTION = 14  # px: the height of a line of text
 
-def contact_sheet(input_dir, *, n=32, config=None, scale=4, **settings):
-    """A uint8 image with one row per scan: the scan (as 28x28 gray) | the adapter's output | the denoised digit.
+
+def contact_sheet(input_dir, *, n=32, config=None, per_row=3, **settings):
+    """A uint8 grid of the first ``n`` readable scans under ``input_dir``: for each, the scan, the adapter's
+    output (what the model is given, light on dark) and the output as ``run`` writes it at 28x28, captioned
+    with the file's name, under a header naming the columns. ``per_row`` scans share a row of the grid.
 
     Unreadable files are left out. Raises ``ConfigError`` when no scan can be read.
     """
-    settings = make_settings(config, **settings)
+    from PIL import Image, ImageDraw
+
+    settings = make_settings(config, **{**settings, "size": "model"})
     adapter = ScanAdapter.from_settings(settings)
     denoiser = load_denoiser(settings.model)
-    tiles = []
+    cells = []
     for path in itertools.islice(discover(input_dir, recursive=settings.recursive), n * 2):
         try:
             scan = read_scan(path, max_pixels=settings.max_pixels, reduction=adapter.reduction)  # as run reads it
-            digit, _ = adapter.before(scan)
+            digit, frame = adapter.before(scan)
         except ScanError:
             continue
-        scan = transform.resize(to_grayscale(scan.pixels), (28, 28), anti_aliasing=True)
-        tiles.append((scan, digit, denoiser.denoise(digit[None])[0]))
-        if len(tiles) == n:
+        written = adapter.after(denoiser.denoise(digit[None])[0], frame)
+        pictures = [_fitted(to_grayscale(scan.pixels)), _fitted(digit), _fitted(to_grayscale(written))]
+        cells.append((path.relative_to(input_dir).as_posix(), pictures))
+        if len(cells) == n:
             break
-    if not tiles:
+    if not cells:
         raise ConfigError(f"{input_dir}: no readable scans to preview")
-    sheet = montage(
-        np.array([tile for row in tiles for tile in row]), grid_shape=(len(tiles), 3), padding_width=2, fill=1.0
-    )
-    sheet = np.kron(np.clip(sheet, 0, 1), np.ones((scale, scale)))
-    return (sheet * 255).round().astype(np.uint8)
+    per_row = min(per_row, len(cells))
+    cell_width, cell_height = 3 * TILE + 4 * 2, TILE + CAPTION + 6
+    rows = -(-len(cells) // per_row)
+    sheet = Image.new("L", (per_row * (cell_width + 8), CAPTION + 6 + rows * cell_height), 255)
+    draw = ImageDraw.Draw(sheet)
+    for column in range(per_row):
+        for index, title in enumerate(COLUMNS):
+            draw.text((column * (cell_width + 8) + 2 + index * (TILE + 2), 2), title, fill=0)
+    for number, (name, pictures) in enumerate(cells):
+        left = (number % per_row) * (cell_width + 8)
+        top = CAPTION + 6 + (number // per_row) * cell_height
+        for index, picture in enumerate(pictures):
+            sheet.paste(Image.fromarray(picture), (left + 2 + index * (TILE + 2), top))
+        draw.text((left + 2, top + TILE + 2), name if len(name) <= 56 else "..." + name[-53:], fill=0)
+    return np.asarray(sheet)
+
+
+def _fitted(image):
+    """A [0, 1] image scaled to fit a TILE x TILE square (its aspect kept, nearest pixels for small ones), on
+    mid-grey, as uint8."""
+    from PIL import Image
+
+    image = np.clip(np.asarray(image, float), 0, 1)
+    scale = TILE / max(image.shape)
+    size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
+    resample = Image.NEAREST if scale >= 1 else Image.LANCZOS
+    picture = Image.fromarray((image * 255).round().astype(np.uint8)).resize(size, resample)
+    tile = Image.new("L", (TILE, TILE), 128)
+    tile.paste(picture, ((TILE - size[0]) // 2, (TILE - size[1]) // 2))
+    return np.asarray(tile)

@@ -6,6 +6,7 @@ scans, and a watcher that is killed can simply be started again. Needs the
 ``watch`` extra (``watchfiles``).
 """
 
+import time
 from pathlib import Path
 
 from .config import make_settings
@@ -21,9 +22,11 @@ def watch_folders(inputs, output_dir, *, config=None, stop=None, debounce_ms=DEB
     """Denoise ``inputs`` into ``output_dir`` now, and again after each change under them, until ``stop`` is set.
 
     Takes the arguments of :func:`digit_denoise.denoise_folder`; ``stop`` is a
-    ``threading.Event``. Yields the :class:`~digit_denoise.RunSummary` of each
-    pass, the first one included. The model is loaded once and runs in this
-    process. Raises ``ConfigError`` when ``watchfiles`` is not installed, and
+    ``threading.Event``; setting it also ends a pass early, as it does a run.
+    Yields the :class:`~digit_denoise.RunSummary` of each pass, the first one
+    included. A pass starts once the changed files have kept their size for
+    ``debounce_ms``, so a file still being copied in is waited for. The
+    model is loaded once and runs in this process. Raises ``ConfigError`` when ``watchfiles`` is not installed, and
     what ``denoise_folder`` raises.
     """
     try:
@@ -37,7 +40,8 @@ def watch_folders(inputs, output_dir, *, config=None, stop=None, debounce_ms=DEB
     executor = InlineExecutor()
 
     def one_pass():
-        return denoise_folder(inputs, output_dir, denoiser=denoiser, executor=executor, **settings.to_dict())
+        return denoise_folder(inputs, output_dir, denoiser=denoiser, executor=executor, stop=stop,
+                              **settings.to_dict())
 
     yield one_pass()
     output = output_dir.resolve()
@@ -47,9 +51,33 @@ def watch_folders(inputs, output_dir, *, config=None, stop=None, debounce_ms=DEB
         return not (path.resolve().is_relative_to(output) or path.name.startswith(".") or is_temporary_name(path.name))
 
     folders = [given if given.is_dir() else given.parent for given in inputs]
-    for _ in watchfiles.watch(*folders, watch_filter=relevant, debounce=debounce_ms, stop_event=stop,
-                              raise_interrupt=False):
-        yield one_pass()
+    for changes in watchfiles.watch(*folders, watch_filter=relevant, debounce=debounce_ms, stop_event=stop,
+                                    raise_interrupt=False):
+        if _settled({Path(path) for _, path in changes}, debounce_ms / 1000, stop):
+            yield one_pass()
 
 
-__all__ = ["watch_folders"]
+def _settled(paths, interval, stop):
+    """Wait until none of ``paths`` changes size or mtime over ``interval`` seconds (a file still being written
+    is waited for); False when ``stop`` was set meanwhile."""
+
+    def sizes():
+        found = {}
+        for path in paths:
+            try:
+                info = path.stat()
+            except OSError:
+                continue  # removed, or not there yet: nothing to wait for
+            found[path] = (info.st_size, info.st_mtime_ns)
+        return found
+
+    before = sizes()
+    while True:
+        if stop is None:
+            time.sleep(interval)
+        elif stop.wait(interval):
+            return False
+        now = sizes()
+        if now == before:
+            return True
+        before = now

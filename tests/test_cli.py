@@ -181,10 +181,14 @@ def test_evaluate_writes_the_documented_schema(tmp_path, mnist_npz):
 
 def test_preview_writes_a_contact_sheet(tmp_path, scan_tree):
     out = tmp_path / "sheet.png"
-    result = runner.invoke(app, ["preview", str(scan_tree), "--out", str(out), "--n", "4"])
+    result = runner.invoke(app, ["preview", str(scan_tree), "--out", str(out), "--n", "4", "--per-row", "2"])
     assert result.exit_code == 0, result.output
-    width, height = Image.open(out).size
-    assert height > width  # four rows of three tiles
+    sheet = np.asarray(Image.open(out))
+    assert sheet.shape[1] > sheet.shape[0]  # two rows of two scans, three pictures each
+    from digit_denoise.preview import CAPTION, TILE
+
+    written = sheet[CAPTION + 6 : CAPTION + 6 + TILE, 2 + 2 * (TILE + 2) : 2 + 3 * TILE + 4]
+    assert np.median(written) > 128  # the output as run writes it: dark ink on light paper, like the scan
 
 
 def test_outputs_keep_the_input_bit_depth(tmp_path, digits):

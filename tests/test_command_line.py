@@ -155,3 +155,40 @@ def test_watch_does_what_is_new_after_each_change(tmp_path, digits):
     assert (second.processed, second.up_to_date) == (1, 1) and (tmp_path / "out" / "second.png").exists()
     stop.set()
     assert next(passes, None) is None
+
+
+def test_watch_end_to_end_waits_for_a_half_written_file_and_stops_on_sigterm(tmp_path, digits):
+    import io
+    import signal
+    import time
+
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    inbox.mkdir()
+    command = [*CLI, "watch", str(inbox), str(out), "-m", "none", "--report", str(tmp_path / "r.json")]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def wait_for(condition, what, timeout=30):
+        deadline = time.monotonic() + timeout
+        while not condition():
+            assert process.poll() is None and time.monotonic() < deadline, f"no {what}: {process.stderr.read()}"
+            time.sleep(0.05)
+
+    try:
+        wait_for(lambda: (out / ".digit-denoise-manifest.sqlite").exists(), "first pass")
+        time.sleep(0.5)  # the watcher starts after the first pass
+        for index in range(2):  # dropped in one by one
+            Image.fromarray((make_scan(digits[index]) * 255).astype(np.uint8)).save(inbox / f"{index}.png")
+            wait_for(lambda index=index: (out / f"{index}.png").exists(), f"output {index}")
+        encoded = io.BytesIO()
+        Image.fromarray((make_scan(digits[2]) * 255).astype(np.uint8)).save(encoded, "PNG")
+        with open(inbox / "slow.png", "wb") as half_written:
+            half_written.write(encoded.getvalue()[:200])
+            half_written.flush()
+            time.sleep(0.6)  # a pass now would find a truncated PNG
+            half_written.write(encoded.getvalue()[200:])
+        wait_for(lambda: (out / "slow.png").exists(), "output of the slow file")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0, stderr
+    assert "failed" not in stderr and json.loads((tmp_path / "r.json").read_text())["failed"] == 0
