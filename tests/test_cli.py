@@ -216,3 +216,14 @@ def test_baseline_tuning_picks_the_best_parameter_of_its_grid(digits):
     function, grid = BASELINES["tv-chambolle"]
     scores = {parameter: score(clean, _apply(function, noisy, parameter, 0.2))[0] for parameter in grid}
     assert scores[_tune("tv-chambolle", clean, noisy, 0.2)] == max(scores.values())
+
+
+def test_baselines_are_blind_and_at_their_best_and_the_plot_says_what_it_shows(mnist_npz):
+    from digit_denoise import evaluate
+    from digit_denoise.evaluation import results_figure
+
+    rows = evaluate(mnist_npz, models=(), baselines=True, levels=(0.4,), limit=40)
+    psnr = {row["method"]: row["psnr"] for row in rows}
+    assert psnr["nl-means"] > psnr["noisy"] + 1  # told the nominal sigma of clipped noise, it fell below the input
+    figure = results_figure(rows)
+    assert figure.axes[0].get_title() == "Denoising 40 MNIST test digits, gaussian noise"
