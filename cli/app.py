@@ -2,7 +2,7 @@
 
 import typer
 
-from . import config, evaluate, list_models, preview, run, train, watch
+from . import config, evaluate, list_models, manual, preview, run, train, watch
 from .reporting import EXIT_CODES_HELP
 
 app = typer.Typer(
@@ -12,7 +12,7 @@ app = typer.Typer(
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-for module in (run, watch, list_models, train, evaluate, preview, config):
+for module in (run, watch, list_models, train, evaluate, preview, config, manual):
     app.add_typer(module.app)
 
 

@@ -227,3 +227,14 @@ def test_baselines_are_blind_and_at_their_best_and_the_plot_says_what_it_shows(m
     assert psnr["nl-means"] > psnr["noisy"] + 1  # told the nominal sigma of clipped noise, it fell below the input
     figure = results_figure(rows)
     assert figure.axes[0].get_title() == "Denoising 40 MNIST test digits, gaussian noise"
+
+
+def test_the_man_page_covers_every_command_and_setting():
+    from digit_denoise import Settings
+
+    result = runner.invoke(app, ["man"])
+    assert result.exit_code == 0 and result.stdout.startswith(".TH DIGIT-DENOISE 1")
+    for command in ("run", "watch", "models", "train", "evaluate", "preview", "config"):
+        assert f".SS {command}\n" in result.stdout
+    for name, *_ in Settings.describe():
+        assert "\\-\\-" + name.replace("_", "\\-") in result.stdout, name
