@@ -109,15 +109,16 @@ def test_a_blank_page_comes_back_blank():
 def test_a_framed_digit_stays_in_0_1(digits):
     rng = np.random.default_rng(2)
     scan = make_scan(digits[4], size=(120, 100), noise=0.2, rng=rng)
-    for normalize in ("percentile", "minmax"):
+    for normalize in ("levels", "percentile", "minmax"):
         digit, _ = ScanAdapter(normalize=normalize).before(scan)
         assert digit.min() >= 0.0 and digit.max() <= 1.0 + 1e-9, normalize
     # Unframed, nothing smooths the pixels beyond the percentiles back into range: only the clip does.
     noisy = (
         0.2 + 0.6 * digits[4] + rng.normal(0, 0.05, (28, 28))
     )  # nothing saturated: the 99.8th percentile is not the top
-    digit, _ = ScanAdapter(framing="none", polarity="light-on-dark").before(noisy)
-    assert digit.min() >= 0.0 and digit.max() <= 1.0
+    for normalize in ("levels", "percentile"):
+        digit, _ = ScanAdapter(framing="none", polarity="light-on-dark", normalize=normalize).before(noisy)
+        assert digit.min() >= 0.0 and digit.max() <= 1.0, normalize
 
 
 @pytest.mark.parametrize("side", [101, 100, 37])

@@ -154,3 +154,20 @@ def test_the_model_changes_a_digit_as_far_as_its_scan_is_noisy(digits, default_d
     denoised = adapter.after(default_denoiser.denoise(digit[None])[0], frame)
     error = lambda image: np.abs(image.astype(float) - truth).mean()  # noqa: E731
     assert error(denoised) < error(adapter.after(digit, frame))
+
+
+@pytest.mark.parametrize("through", [True, False])
+def test_a_ruled_line_neither_moves_the_frame_nor_survives_beside_the_digit(digits, default_denoiser, through):
+    clean = _digit_on_paper(digits[7], size=(120, 160), offset=(30, 50))
+    lined = clean.copy()
+    row = 50 if through else 100  # across the digit's strokes, or below them
+    lined[row : row + 2, :] = 0.15
+    small = ScanAdapter()
+    (scale, centre_row, centre_col), (clean_scale, clean_row, clean_col) = (
+        small.before(image)[1].placement for image in (lined, clean)
+    )
+    assert abs(scale / clean_scale - 1) <= 0.05 and np.hypot(centre_row - clean_row, centre_col - clean_col) <= 2
+    full = ScanAdapter(size="original")
+    digit, frame = full.before(lined)
+    out = full.after(default_denoiser.denoise(digit[None])[0], frame)
+    assert np.abs(out[row : row + 2, :40] - 0.85).max() < 0.05  # the line is gone left of the digit
