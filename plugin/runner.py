@@ -262,6 +262,7 @@ class Run:
         self.stop, self.on_progress = stop, on_progress
         self.key = run_key(denoiser.weights_sha256, settings)
         self.total = 0  # the files a first pass found, for on_progress
+        self._start_seconds = 0.0  # starting the worker processes
         self._output_root = output_dir.resolve()
         self._claimed = {}  # output name -> its source, for the folder being walked
         self._made = set()  # output folders known to exist
@@ -341,6 +342,10 @@ class Run:
             executor = local_executor(
                 workers, self.denoiser, len(first) > self.settings.batch_size * (POOL_FROM_BATCHES - 1)
             )
+            if not isinstance(executor, InlineExecutor):  # starting the workers is part of loading the model
+                started = time.perf_counter()
+                executor.submit(int).result()
+                self._start_seconds = self.summary.load_seconds = time.perf_counter() - started
         model = self.denoiser if isinstance(executor, InlineExecutor) else self.denoiser.source
         if model is None:
             raise ConfigError(
@@ -381,7 +386,8 @@ class Run:
         """Write what a processed batch gave; record the written outputs in the manifest and the summary."""
         written = []
         result = future.result()
-        self.summary.load_seconds = max(self.summary.load_seconds, result.load_seconds)  # workers load side by side
+        if result.load_seconds:  # workers load side by side: the slowest counts, after starting them
+            self.summary.load_seconds = max(self.summary.load_seconds, self._start_seconds + result.load_seconds)
         for job, outcome in zip(batch, result.outcomes):
             for reason in outcome.flags[:1]:
                 if self.settings.strict:
@@ -447,7 +453,8 @@ def local_executor(workers, denoiser, large):
         return InlineExecutor()
     from concurrent.futures import ProcessPoolExecutor
 
-    return ProcessPoolExecutor(max_workers=workers, mp_context=worker_context(), initializer=start_worker)
+    context = worker_context(keras=not denoiser.is_identity)
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=start_worker)
 
 
 def default_workers():
