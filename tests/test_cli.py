@@ -214,8 +214,8 @@ def test_baseline_tuning_picks_the_best_parameter_of_its_grid(digits):
     clean = digits[:20]
     noisy = add_gaussian_noise(clean, 0.2, np.random.default_rng(0))
     function, grid = BASELINES["tv-chambolle"]
-    scores = {parameter: score(clean, _apply(function, noisy, parameter, 0.2))[0] for parameter in grid}
-    assert scores[_tune("tv-chambolle", clean, noisy, 0.2)] == max(scores.values())
+    scores = {parameter: score(clean, _apply(function, noisy, parameter))[0] for parameter in grid}
+    assert scores[_tune("tv-chambolle", clean, noisy)] == max(scores.values())
 
 
 def test_baselines_are_blind_and_at_their_best_and_the_plot_says_what_it_shows(mnist_npz):
