@@ -122,7 +122,11 @@ def main():
     started = time.perf_counter()
     for index in range(args.n):
         noisy, clean, stroke, speck_mask, cond = make_page(digits[index % len(digits)], rng)
-        digit, frame = original.before(noisy)
+        encoded = io.BytesIO()  # read from a file as `run` reads it: shrunk on decoding for the analysis
+        Image.fromarray(noisy).save(encoded, "PNG")
+        encoded.seek(0)
+        encoded.name = f"page-{index}.png"
+        digit, frame = original.read(encoded)
         ours = original.after(denoiser.denoise(digit[None])[0], frame)
         nlm, bil = nl_means(noisy), bilateral(noisy)
         clean_digit, clean_frame = none.before(clean)

@@ -25,6 +25,7 @@ FRAME_CENTRE = (MODEL_SIZE - 1) / 2
 INK_THRESHOLD = 0.2  # below this, a pixel does not weigh in the centre of mass
 INK_LEVEL = 0.5  # a 3x3 mean above this is ink, when finding the digit's box
 SHRUNK_INK = 30  # px: a digit shrunk before framing keeps 1.5x the resolution it is framed to
+ANALYSED_INK = 96  # px: at size 'original', the copy the page is analysed on keeps the digit this large
 STATISTICS_SAMPLE = 1 << 14
 
 
@@ -40,7 +41,8 @@ class Frame:
     placement: tuple = None  # mnist framing: (model pixels per input pixel, centre row, centre col)
     peak: float = 1.0  # a float image's white: 1, or 255 or 65535 for one that holds 8- or 16-bit values
     analysis: Analysis = None  # normalize 'levels': the page's light, paper and ink levels, the digit's strokes
-    sharp: np.ndarray = None  # size 'original' with 'levels': the strokes' ink amount at full resolution, uint8
+    sharp: np.ndarray = None  # size 'original' with 'levels': the strokes' ink amount at full resolution, uint8,
+    window: tuple = None  # in this (top, left, bottom, right) window of the scan around the digit
     model_input: np.ndarray = None  # with 'levels': the digit as the model got it, and how far to trust the
     trust: float = 1.0  # model's change to it (0 to 1, from the noise the model was shown)
     metadata: dict = None  # size 'original': the file's dpi and ICC profile, for the output to keep
@@ -139,8 +141,12 @@ class ScanAdapter:
                      high=seen.high, peak=float_peak(scan.pixels),
                      analysis=seen.analysis and dataclasses.replace(seen.analysis, region=None),  # after needs no mask
                      metadata=scan.metadata if self.size == "original" else None)
-        if seen.analysis is not None and self.size == "original" and scan.reduced_by == 1:
-            frame.update(sharp=_sharpened(gray, seen.analysis))
+        if seen.analysis is not None and seen.analysis.region is not None and self.size == "original":
+            full = scan.full if scan.full is not None else scan.pixels if scan.reduced_by == 1 else None
+            if full is not None:
+                analysis = seen.analysis.at_full_resolution(full, scan.reduced_by)
+                frame.update(zip(("sharp", "window"), _sharpened(full, analysis, scan.reduced_by)),
+                             analysis=dataclasses.replace(analysis, region=None))
         if self.framing == "none":
             if gray.shape != (MODEL_SIZE, MODEL_SIZE):
                 raise ScanError(f"framing 'none' needs a 28x28 image, got {gray.shape[0]}x{gray.shape[1]}")
@@ -166,7 +172,9 @@ class ScanAdapter:
             analysed.append((coarse, known))
             return factor
 
-        scan = read_scan(source, max_pixels=max_pixels, reduction=reduction)
+        # An output at the scan's own size takes its sharpness from the full-resolution pixels.
+        keep_full = self.size == "original" and self.normalize == "levels"
+        scan = read_scan(source, max_pixels=max_pixels, reduction=reduction, keep_full=keep_full)
         # A scan that comes back as the very copy the reduction analysed is not analysed twice.
         return self._before(scan, next((seen for coarse, seen in analysed if coarse is scan.pixels), None))
 
@@ -182,13 +190,14 @@ class ScanAdapter:
 
     def _reduction(self, coarse, coarse_factor):
         """``(factor, known)``: with mnist framing, ``known`` is what ``_before`` needs of ``coarse``."""
-        if not self.fast or self.framing == "none" or (self.size == "original" and self.normalize == "levels"):
-            return 1, None  # an output at the scan's own size takes its sharpness from the full-resolution pixels
+        if not self.fast or self.framing == "none":
+            return 1, None
         if self.framing == "resize":
             return max(1, min(coarse.shape[:2]) * coarse_factor // (2 * MODEL_SIZE)), None
         seen = self._look(coarse)
         seen.box = _ink_box(seen.gray)
-        return _mnist_reduction(seen.box, coarse_factor), seen
+        keep = ANALYSED_INK if self.size == "original" else SHRUNK_INK  # the strokes' region must fit the page
+        return _mnist_reduction(seen.box, coarse_factor, keep), seen
 
     def _look(self, image):
         """Grayscale, light on dark, normalized, with what was learnt on the way (a ``_Seen``)."""
@@ -255,20 +264,27 @@ class ScanAdapter:
             digit = frame.model_input + frame.trust * (digit - frame.model_input)
         amount, light = digit, 1.0
         if self.size == "original":
-            guide = np.clip(4.0 * self._unframe(digit, frame), 0.0, 1.0)
-            amount = guide if frame.sharp is None else guide * (frame.sharp * (1 / 255))
+            if frame.sharp is None:
+                amount = np.clip(4.0 * self._unframe(digit, frame), 0.0, 1.0)
+            else:  # the model's result, mapped back, says which of the sharp strokes are the digit
+                top, left, bottom, right = frame.window
+                guide = np.clip(4.0 * self._unframe(digit, frame, frame.window), 0.0, 1.0)
+                amount = np.zeros(frame.shape, np.float32)
+                amount[top:bottom, left:right] = guide * (frame.sharp * np.float32(1 / 255))
             if self.levels == "restore":
                 light = light_field(analysis.light, frame.shape)
         if self.levels == "normalize":
             return _written(1.0 - amount if analysis.inverted else amount, frame)
         return _written(light * (analysis.paper + (analysis.ink - analysis.paper) * amount), frame)
 
-    def _unframe(self, digit, frame):
+    def _unframe(self, digit, frame, window=None):
+        """The 28x28 ``digit`` mapped back onto the scan's geometry, or onto its ``window`` only."""
+        top, left, bottom, right = window or (0, 0, *frame.shape)
         if frame.placement is None:
-            return transform.resize(digit, frame.shape, anti_aliasing=False)
+            return transform.resize(digit, frame.shape, anti_aliasing=False)[top:bottom, left:right]
         scale, row, col = frame.placement
-        rows, cols = frame.shape
-        return _placing(rows, row, scale) @ digit.astype(np.float64) @ _placing(cols, col, scale).T
+        return (_placing(np.arange(top, bottom), row, scale) @ digit.astype(np.float32)
+                @ _placing(np.arange(left, right), col, scale).T)
 
 
 def _written(image, frame):
@@ -292,15 +308,29 @@ def _trust(analysis, scale):
     return float(np.clip(noise / TRUST_NOISE, 0.0, 1.0))
 
 
-def _sharpened(amount, analysis):
-    """The strokes at full resolution: the noisy ink amounts smoothed just enough for the noise they hold, then
-    given edges as steep as a pen's. Returned as uint8 (0-255) to keep a batch of large pages small."""
+def _sharpened(full, analysis, factor):
+    """``(strokes, window)``: the digit's strokes at full resolution, in a window around its box. ``full`` is the
+    scan's full-resolution pixels, ``analysis`` was made on a copy ``factor`` times smaller. The ink amounts are
+    flattened and normalized as the analysis says, kept in the digit's region, smoothed just enough for the
+    noise they hold, and given edges as steep as a pen's; uint8 (0-255) keeps a batch of large pages small."""
     from scipy import ndimage
 
+    rows, cols = full.shape[:2]
+    top, left, bottom, right = analysis.box
+    margin = max(2, (max(bottom - top, right - left) + 9) // 10)
+    window = (max(0, (top - margin) * factor), max(0, (left - margin) * factor),
+              min(rows, (bottom + margin) * factor), min(cols, (right + margin) * factor))
+    flat = to_grayscale(full[window[0] : window[2], window[1] : window[3]]).astype(np.float32)
+    flat /= light_field(analysis.light, (rows, cols), window).astype(np.float32)
+    amount = np.clip((flat - analysis.paper) / (analysis.ink - analysis.paper), 0.0, 1.0)
+    region = analysis.region
+    inside = np.ix_(np.minimum(np.arange(window[0], window[2]) // factor, region.shape[0] - 1),
+                    np.minimum(np.arange(window[1], window[3]) // factor, region.shape[1] - 1))
+    amount *= region[inside]
     contrast = abs(analysis.ink - analysis.paper)
-    sigma = float(np.clip(2.0 * analysis.noise / max(contrast, 1e-3), 0.6, 2.5))
-    smooth = ndimage.gaussian_filter(amount, sigma, mode="nearest")
-    return np.rint(np.clip((smooth - 0.5) * 3.0 + 0.5, 0.0, 1.0) * 255).astype(np.uint8)
+    sigma = float(np.clip(2.0 * analysis.noise * factor / max(contrast, 1e-3), 0.6, 2.5))  # noise at full size
+    smooth = ndimage.gaussian_filter(amount, sigma, mode="nearest", truncate=3.0)
+    return np.rint(np.clip((smooth - 0.5) * 3.0 + 0.5, 0.0, 1.0) * 255).astype(np.uint8), window
 
 
 def to_grayscale(image):
@@ -428,15 +458,15 @@ def _sampling(length, centre, scale):
     )
 
 
-def _placing(length, centre, scale):
-    """The (length, 28) matrix that undoes the framing along one axis: input pixel i reads the frame at
+def _placing(pixels, centre, scale):
+    """The (len(pixels), 28) matrix that undoes the framing along one axis: input pixel i reads the frame at
     ``FRAME_CENTRE + (i - centre) * scale`` by linear interpolation, and is 0 (paper) off the frame. The
     same as ``scipy.ndimage.affine_transform(order=1, mode='constant')``."""
-    position = FRAME_CENTRE + (np.arange(length) - centre) * scale
+    position = FRAME_CENTRE + (pixels - centre) * scale
     on_frame = np.flatnonzero((position >= 0) & (position <= MODEL_SIZE - 1))
     below = np.clip(np.floor(position[on_frame]), 0, MODEL_SIZE - 2).astype(np.intp)
     fraction = position[on_frame] - below
-    matrix = np.zeros((length, MODEL_SIZE))
+    matrix = np.zeros((len(pixels), MODEL_SIZE), np.float32)
     matrix[on_frame, below] = 1.0 - fraction
     matrix[on_frame, below + 1] = fraction
     return matrix
@@ -451,11 +481,11 @@ def _mirrored(index, length):
     return np.where(index >= length, period - index, index)
 
 
-def _mnist_reduction(coarse_box, coarse_factor):
-    """How far a digit may be reduced: its ink, boxed on a copy ``coarse_factor`` times smaller, stays at SHRUNK_INK
+def _mnist_reduction(coarse_box, coarse_factor, keep=SHRUNK_INK):
+    """How far a digit may be reduced: its ink, boxed on a copy ``coarse_factor`` times smaller, stays at ``keep``
     px or more."""
     top, left, bottom, right = coarse_box
-    return max(1, max(bottom - top, right - left) * coarse_factor // SHRUNK_INK)
+    return max(1, max(bottom - top, right - left) * coarse_factor // keep)
 
 
 def _enlarged(placement, factor):

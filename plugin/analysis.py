@@ -42,6 +42,27 @@ class Analysis:
     noise: float
     flags: tuple = ()
 
+    def at_full_resolution(self, full, factor):
+        """This analysis with the paper and ink levels measured again on ``full``, the scan's pixels before it was
+        shrunk ``factor`` times for the analysis: noise clipped at black or white biases the shrunk copy's block
+        means, not the medians of the full-resolution pixels."""
+        from .adapter import to_grayscale
+
+        if self.region is None or factor == 1:
+            return self
+        step = max(1, int(np.sqrt(full.shape[0] * full.shape[1] / 40000)))
+        sample = to_grayscale(full[::step, ::step]) / light_field(self.light, full.shape[:2], step=step)
+        rows = np.minimum(np.arange(0, full.shape[0], step) // factor, self.region.shape[0] - 1)
+        cols = np.minimum(np.arange(0, full.shape[1], step) // factor, self.region.shape[1] - 1)
+        region = self.region[np.ix_(rows, cols)]
+        if region.all() or not region.any():
+            return self
+        paper = float(_median(sample[~region]))
+        inked = sample[region]
+        inked = inked[np.abs(inked - self.ink) < np.abs(inked - paper)]
+        ink = float(_median(inked)) if inked.size else self.ink
+        return dataclasses.replace(self, paper=paper, ink=ink)
+
     @property
     def inverted(self):
         """Dark ink on light paper: the scan must be inverted to look like MNIST."""
@@ -60,10 +81,14 @@ class Analysis:
 
 
 @functools.lru_cache(maxsize=4)  # analyse and then ink_amount ask for the same field; treat it as read-only
-def light_field(coefficients, shape):
+def light_field(coefficients, shape, window=None, step=1):
     """The light's relative strength (1 on average) at every pixel of an image of ``shape``: a quadratic surface
-    in coordinates that run from 0 to 1 along each side, so it fits any resolution of the same page."""
-    rows, cols = (np.linspace(0.0, 1.0, n) for n in shape)
+    in coordinates that run from 0 to 1 along each side, so it fits any resolution of the same page. With
+    ``window`` (top, left, bottom, right), only that part of it; with ``step``, every step-th row and column."""
+    rows, cols = (np.linspace(0.0, 1.0, n)[::step] for n in shape)
+    if window is not None:
+        top, left, bottom, right = window
+        rows, cols = rows[top:bottom], cols[left:right]
     a, b, c, d, e, f = coefficients
     field = (a + b * rows + d * rows**2)[:, None] + (c * cols + f * cols**2)[None, :] + e * np.outer(rows, cols)
     return np.clip(field, 0.2, 5.0)

@@ -29,6 +29,7 @@ class Scan:
     shape: tuple
     reduced_by: int = 1
     metadata: dict = dataclasses.field(default_factory=dict)  # the file's dpi and ICC profile, when it has them
+    full: np.ndarray = None  # the full-resolution pixels too, when asked for and the scan was shrunk
 
 
 def is_image_name(path):
@@ -36,7 +37,7 @@ def is_image_name(path):
     return Path(path).suffix.lower() in IMAGE_SUFFIXES
 
 
-def read_scan(path, *, max_pixels=50_000_000, reduction=None):
+def read_scan(path, *, max_pixels=50_000_000, reduction=None, keep_full=False):
     """Decode an image file, refusing oversized images before decoding.
 
     Parameters
@@ -51,6 +52,9 @@ def read_scan(path, *, max_pixels=50_000_000, reduction=None):
         copy of the image reduced ``coarse_factor`` times, the integer factor
         by which the image may be shrunk (``ScanAdapter.reduction``). The
         shrinking is Pillow's box reduction, done in C.
+    keep_full : bool
+        Also keep the full-resolution pixels of a scan that was shrunk
+        (``Scan.full``), for an output at the scan's own sharpness.
 
     Returns
     -------
@@ -94,10 +98,12 @@ def read_scan(path, *, max_pixels=50_000_000, reduction=None):
                 if reduction is not None and coarse_factor > 1 and image.mode in _REDUCIBLE:
                     coarse = _to_array(image.reduce(coarse_factor))
                     factor = reduction(coarse, coarse_factor)
+                    full = _to_array(image) if keep_full and factor > 1 else None
                     if factor == coarse_factor:
-                        return Scan(coarse, shape, factor, metadata)  # the very pixels the callback saw
+                        return Scan(coarse, shape, factor, metadata, full)  # the very pixels the callback saw
                     if factor > 1:
                         image = image.reduce(factor)
+                    return Scan(_to_array(image), shape, factor, metadata, full)
                 return Scan(_to_array(image), shape, factor, metadata)
     except ScanError as error:
         if error.path is None:

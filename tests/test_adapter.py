@@ -182,7 +182,7 @@ def test_framing_arithmetic_matches_scipy_ndimage():
             digit, [scale, scale], offset=[FRAME_CENTRE - c * scale for c in centre],
             output_shape=(height, width), order=1, mode="constant", cval=0.0,
         )
-        placed = _placing(height, centre[0], scale) @ digit @ _placing(width, centre[1], scale).T
+        placed = _placing(np.arange(height), centre[0], scale) @ digit @ _placing(np.arange(width), centre[1], scale).T
         np.testing.assert_allclose(placed, expected, atol=1e-12)
         ink = ndimage.uniform_filter(gray, 3) > INK_LEVEL
         rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
