@@ -7,7 +7,7 @@ file is skipped, or an output named, for the same reason everywhere.
 import os
 from pathlib import Path, PurePosixPath
 
-from .scans import is_image_name
+from .scans import is_image_name, writable_suffix
 
 
 def scans_in(inputs, output_dir=None, *, recursive=True, follow_symlinks=False, include=(), exclude=(),
@@ -112,5 +112,6 @@ def output_path(source, input_dir, output_dir, output_format):
 
 
 def output_suffix(source, output_format):
-    """The suffix of ``source``'s result: ``.png``, or with format 'same' the source's own."""
-    return ".png" if output_format == "png" else Path(source).suffix
+    """The suffix of ``source``'s result: ``.png``, or with format 'same' the source's own when it can be
+    written (else ``.png``)."""
+    return ".png" if output_format == "png" else writable_suffix(Path(source).suffix)

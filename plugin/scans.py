@@ -1,6 +1,7 @@
 """Reading scans from disk and writing results back, atomically (Pillow)."""
 
 import dataclasses
+import functools
 import warnings
 from pathlib import Path
 
@@ -10,12 +11,11 @@ from skimage.util import img_as_ubyte, img_as_uint
 from .errors import ScanError
 from .files import replace_atomically
 
-PILLOW_FORMATS = {
-    ".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF",
-    ".bmp": "BMP", ".pgm": "PPM", ".ppm": "PPM", ".pnm": "PPM", ".webp": "WEBP",
-}
+# Formats Pillow opens that are not scans: vector, video, scientific containers, icons, game textures, and
+# PostScript, which needs Ghostscript. Every other format Pillow reads is read.
+NOT_SCANS = frozenset({"BLP", "BUFR", "CUR", "DCX", "DDS", "EPS", "FITS", "FLI", "FTEX", "GBR", "GRIB", "HDF5",
+                       "ICNS", "ICO", "IM", "IPTC", "MPEG", "MSP", "PIXAR", "WMF"})
 KEPT_METADATA = ("dpi", "icc_profile")  # what an output of the scan's own geometry keeps of its file
-IMAGE_SUFFIXES = frozenset(PILLOW_FORMATS)
 COARSE_SIZE = 64  # px: the shorter side of the coarse copy that decides how far a large scan may shrink
 
 
@@ -32,9 +32,27 @@ class Scan:
     full: np.ndarray = None  # the full-resolution pixels too, when asked for and the scan was shrunk
 
 
+@functools.cache
+def pillow_formats():
+    """``{suffix: Pillow format}`` for every raster format Pillow reads that a scan may come in (PNG, JPEG, TIFF,
+    BMP, PGM/PPM, WebP, GIF, JPEG 2000, TGA, PSD, ...)."""
+    from PIL import Image
+
+    Image.init()
+    return {suffix: name for suffix, name in Image.registered_extensions().items()
+            if name in Image.OPEN and name not in NOT_SCANS}
+
+
 def is_image_name(path):
-    """Whether ``path`` has the suffix of a supported image format."""
-    return Path(path).suffix.lower() in IMAGE_SUFFIXES
+    """Whether ``path`` has the suffix of a format we read."""
+    return Path(path).suffix.lower() in pillow_formats()
+
+
+def writable_suffix(suffix):
+    """``suffix`` when Pillow can write its format, else '.png' (a PSD or a PCD scan is written as PNG)."""
+    from PIL import Image
+
+    return suffix if pillow_formats().get(suffix.lower()) in Image.SAVE else ".png"
 
 
 def read_scan(path, *, max_pixels=50_000_000, reduction=None, keep_full=False):
@@ -183,7 +201,7 @@ def encode_image(image, suffix, metadata=None):
 
     from PIL import Image
 
-    pillow_format = PILLOW_FORMATS[suffix.lower()]
+    pillow_format = pillow_formats()[suffix.lower()]
     if image.dtype.kind == "f" and pillow_format == "TIFF":
         encoded = Image.fromarray(image.astype(np.float32), mode="F")
     elif image.dtype != np.uint8 and pillow_format in ("PNG", "TIFF"):

@@ -192,3 +192,18 @@ def test_watch_end_to_end_waits_for_a_half_written_file_and_stops_on_sigterm(tmp
         stdout, stderr = process.communicate(timeout=30)
     assert process.returncode == 0, stderr
     assert "failed" not in stderr and json.loads((tmp_path / "r.json").read_text())["failed"] == 0
+
+
+@pytest.mark.parametrize("suffix", [".gif", ".tga", ".jp2"])
+def test_what_pillow_reads_is_read_and_kept_where_pillow_can_write_it(tmp_path, digits, suffix):
+    from digit_denoise.scans import pillow_formats, writable_suffix
+
+    assert writable_suffix(".psd") == ".png" and ".psd" in pillow_formats()  # read, but written as PNG
+    if suffix not in pillow_formats():
+        pytest.skip(f"this Pillow cannot read {suffix}")
+    root = tmp_path / "scans"
+    root.mkdir()
+    Image.fromarray((make_scan(digits[2]) * 255).astype(np.uint8)).save(root / f"a{suffix}")
+    summary = denoise_folder(root, tmp_path / "out", model="none", format="same")
+    assert summary.processed == 1, summary.failures
+    assert (tmp_path / "out" / f"a{suffix}").exists()
