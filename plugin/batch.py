@@ -69,12 +69,12 @@ def denoise_files(sources, suffixes, settings, model):
     started = time.perf_counter()
     denoiser = model if isinstance(model, Denoiser) else _process_denoiser(model)
     load_seconds = denoiser.warm_up() if isinstance(model, Denoiser) else time.perf_counter() - started
-    adapter = ScanAdapter.from_settings(settings)
-    outcomes = [Outcome() for _ in sources]
     if settings.size == "original" and len(sources) > ORIGINAL_CHUNK:  # a frame holds a whole page: a few at a time
         parts = [denoise_files(sources[i : i + ORIGINAL_CHUNK], suffixes[i : i + ORIGINAL_CHUNK], settings, denoiser)
                  for i in range(0, len(sources), ORIGINAL_CHUNK)]
         return BatchResult([outcome for part in parts for outcome in part.outcomes], load_seconds)
+    adapter = ScanAdapter.from_settings(settings)
+    outcomes = [Outcome() for _ in sources]
     ready = []
     for index, source in enumerate(sources):
         try:
@@ -112,10 +112,8 @@ def start_worker():
     """Set up a worker process: one model thread (the workers share the cores), and Ctrl-C left to the run
     that owns it, which finishes the batches in flight."""
     import signal
-    import threading
 
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     limit_threads(1)
 
 
