@@ -16,7 +16,7 @@ from skimage.util import img_as_float, img_as_ubyte, img_as_uint
 
 from digit_denoise.models import MODEL_SIZE
 
-from .analysis import Analysis, analyse, block_mean, light_field
+from .analysis import Analysis, analyse, block_mean, digit_parts, grown, light_field, without_bumps
 from .errors import ScanError
 from .scans import COARSE_SIZE, Scan, read_scan
 
@@ -293,6 +293,7 @@ def _written(image, frame):
     return image * frame.peak if frame.peak != 1 else image
 
 
+BUMP = 4.5  # px: at full resolution, specks and stubs up to this radius that touch a stroke are taken off it
 TRUST_NOISE = 0.03  # ink-amount noise in the model's input at which its result is taken whole
 
 
@@ -327,10 +328,21 @@ def _sharpened(full, analysis, factor):
     inside = np.ix_(np.minimum(np.arange(window[0], window[2]) // factor, region.shape[0] - 1),
                     np.minimum(np.arange(window[1], window[3]) // factor, region.shape[1] - 1))
     amount *= region[inside]
+    # Smoothed until the noise left is a twentieth of the contrast (a Gaussian of sigma s divides white noise by
+    # 2 sqrt(pi) s), but never by more than a thirtieth of the digit, which would round its corners.
     contrast = abs(analysis.ink - analysis.paper)
-    sigma = float(np.clip(2.0 * analysis.noise * factor / max(contrast, 1e-3), 0.6, 2.5))  # noise at full size
+    noise = analysis.noise * factor / max(contrast, 1e-3)  # in ink amounts, at full resolution
+    detail = max(0.6, 0.03 * max(bottom - top, right - left) * factor)
+    sigma = float(np.clip(noise / (0.05 * 2 * np.sqrt(np.pi)), 0.6, detail))
     smooth = ndimage.gaussian_filter(amount, sigma, mode="nearest", truncate=3.0)
-    return np.rint(np.clip((smooth - 0.5) * 3.0 + 0.5, 0.0, 1.0) * 255).astype(np.uint8), window
+    strokes = np.clip((smooth - 0.5) * 3.0 + 0.5, 0.0, 1.0)
+    # Specks and bumps go; on a large digit, whose strokes are wide, every other pixel is enough to tell them apart.
+    step = 2 if max(bottom - top, right - left) * factor >= 200 else 1
+    kept = without_bumps(digit_parts(strokes[::step, ::step] > 0.5), largest=BUMP / step)
+    if step > 1:
+        kept = np.repeat(np.repeat(kept, step, axis=0), step, axis=1)[: strokes.shape[0], : strokes.shape[1]]
+    strokes *= grown(kept, max(2, round(0.5 * sigma)) + step - 1)
+    return np.rint(strokes * 255).astype(np.uint8), window
 
 
 def to_grayscale(image):

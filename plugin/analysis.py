@@ -144,7 +144,7 @@ def analyse(gray, *, polarity="auto"):
         # Medians of the full-resolution pixels: noise clipped at black or white does not move them, as it moves
         # the means of the coarse copy.
         step = max(1, gray.size // 20000)
-        region = _grown(digit, max(1, round(0.015 * max(box[2] - box[0], box[3] - box[1]))))
+        region = grown(digit, max(1, round(0.015 * max(box[2] - box[0], box[3] - box[1]))))
         off_digit = ~region
         paper = float(_median(flat.ravel()[::step][off_digit.ravel()[::step]])) if off_digit.any() else paper
         core = ndimage.minimum_filter(digit, 3) if digit.sum() > 50 else digit
@@ -164,7 +164,7 @@ def _median(values):
     return np.partition(values, middle)[middle]
 
 
-def _grown(mask, pixels):
+def grown(mask, pixels):
     """``mask`` grown by ``pixels`` in every direction (a square), as fast for a wide margin as for a thin one."""
     return ndimage.maximum_filter(mask, 2 * pixels + 1)
 
@@ -264,3 +264,36 @@ def _digit_components(inked):
 
 def _box(slices):
     return slices[0].start, slices[1].start, slices[0].stop, slices[1].stop
+
+
+def digit_parts(inked):
+    """The connected components of ``inked`` large enough to be part of the digit (as the analysis keeps them):
+    dust specks and fragments the analysis could not tell apart at its coarser resolution are left out."""
+    labels, count = ndimage.label(inked, structure=np.ones((3, 3)))
+    if count < 2:
+        return inked
+    areas = np.bincount(labels.ravel())
+    areas[0] = 0
+    return (areas >= DIGIT_PART * areas.max())[labels]
+
+
+def without_bumps(inked, *, largest=4.5):
+    """``inked`` less the bumps on its strokes: specks and ruled-line stubs that touch a stroke, which no
+    component analysis can tell from it. An opening with a disk a little narrower than the strokes takes off
+    whatever is narrower than they are; of that, the parts that are long (a thin stretch of stroke, a serif) are
+    given back, the short ones (a speck, a stub) stay off. ``largest`` bounds the disk's radius, in pixels."""
+    inside = ndimage.distance_transform_edt(inked)
+    if not inside.any():
+        return inked
+    half_width = np.percentile(inside[inked], 90)  # the distances inside a stroke run evenly up to its half width
+    radius = min(0.6 * half_width, largest)
+    if radius < 1.0:
+        return inked
+    opened = inked & (ndimage.distance_transform_edt(inside <= radius) <= radius + 0.5)
+    labels, count = ndimage.label(inked & ~opened, structure=np.ones((3, 3)))
+    if count == 0:
+        return inked
+    long = np.zeros(count + 1, bool)
+    for index, (rows, cols) in enumerate(ndimage.find_objects(labels), start=1):
+        long[index] = max(rows.stop - rows.start, cols.stop - cols.start) > 3 * radius
+    return opened | long[labels]

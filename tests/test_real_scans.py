@@ -33,13 +33,18 @@ def test_the_frame_and_the_paper_level_do_not_move_with_noise_specks_or_a_ruled_
 
 
 def test_a_page_at_its_own_size_has_clean_paper_no_specks_and_no_seam(pages, default_denoiser):
+    from scipy import ndimage
+
     adapter = ScanAdapter(size="original")
-    for noisy, clean, stroke, _, conditions in pages[:6]:
+    for noisy, clean, stroke, specks, conditions in pages:
         digit, frame = adapter.before(noisy)
         out = adapter.after(default_denoiser.denoise(digit[None])[0], frame).astype(float)
-        from scipy import ndimage
-
-        # Specks, the line and the noise are gone, except where they touch the strokes (see benchmarks/scans.py).
+        # The specks are gone, also those a few pixels from a stroke (a speck that touches one may stay as a bump,
+        # see benchmarks/scans.py), and so are the line and the noise.
+        labels, count = ndimage.label(specks)
+        near = ndimage.minimum(ndimage.distance_transform_edt(~stroke), labels, np.arange(1, count + 1)) <= 5
+        apart = specks & ~np.concatenate([[False], near])[labels]
+        assert np.abs(out - clean)[apart].max(initial=0) <= 10, conditions
         paper = ~ndimage.binary_dilation(stroke, iterations=12)
         assert np.abs(out - clean)[paper].max() <= 10, conditions
         # No seam where the 28x28 frame ended: neighbouring paper pixels differ by the light's slope only.
@@ -171,3 +176,19 @@ def test_a_ruled_line_neither_moves_the_frame_nor_survives_beside_the_digit(digi
     digit, frame = full.before(lined)
     out = full.after(default_denoiser.denoise(digit[None])[0], frame)
     assert np.abs(out[row : row + 2, :40] - 0.85).max() < 0.05  # the line is gone left of the digit
+
+
+def test_bumps_on_strokes_go_and_thin_stretches_of_stroke_stay():
+    from digit_denoise.analysis import without_bumps
+
+    inked = np.zeros((80, 80), bool)
+    inked[10:70, 20:36] = True  # a stroke 16 px wide
+    rows, cols = np.ogrid[:80, :80]
+    speck = (rows - 40) ** 2 + (cols - 39) ** 2 <= 9  # a speck of radius 3 touching its side
+    stub = np.zeros_like(inked)
+    stub[60:62, 36:41] = True  # a ruled line's stub, 2 px thick
+    thin = np.zeros_like(inked)
+    thin[20:24, 36:70] = True  # a thin stretch of stroke, 4 px wide and long
+    kept = without_bumps(inked | speck | stub | thin)
+    assert kept[inked].mean() > 0.97 and kept[thin].mean() > 0.9  # an opening rounds square corners a little
+    assert not kept[speck & ~inked].any() and not kept[stub].any()
