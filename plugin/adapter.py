@@ -272,7 +272,7 @@ class ScanAdapter:
                 amount = np.zeros(frame.shape, np.float32)
                 amount[top:bottom, left:right] = guide * (frame.sharp * np.float32(1 / 255))
             if self.levels == "restore":
-                light = light_field(analysis.light, frame.shape)
+                light = light_field(analysis.light, frame.shape, dtype=np.float32)
         if self.levels == "normalize":
             return _written(1.0 - amount if analysis.inverted else amount, frame)
         return _written(light * (analysis.paper + (analysis.ink - analysis.paper) * amount), frame)
@@ -322,7 +322,7 @@ def _sharpened(full, analysis, factor):
     window = (max(0, (top - margin) * factor), max(0, (left - margin) * factor),
               min(rows, (bottom + margin) * factor), min(cols, (right + margin) * factor))
     flat = to_grayscale(full[window[0] : window[2], window[1] : window[3]]).astype(np.float32)
-    flat /= light_field(analysis.light, (rows, cols), window).astype(np.float32)
+    flat /= light_field(analysis.light, (rows, cols), window, dtype=np.float32)
     amount = np.clip((flat - analysis.paper) / (analysis.ink - analysis.paper), 0.0, 1.0)
     region = analysis.region
     inside = np.ix_(np.minimum(np.arange(window[0], window[2]) // factor, region.shape[0] - 1),

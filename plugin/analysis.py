@@ -81,11 +81,12 @@ class Analysis:
 
 
 @functools.lru_cache(maxsize=4)  # analyse and then ink_amount ask for the same field; treat it as read-only
-def light_field(coefficients, shape, window=None, step=1):
+def light_field(coefficients, shape, window=None, step=1, dtype=np.float64):
     """The light's relative strength (1 on average) at every pixel of an image of ``shape``: a quadratic surface
     in coordinates that run from 0 to 1 along each side, so it fits any resolution of the same page. With
-    ``window`` (top, left, bottom, right), only that part of it; with ``step``, every step-th row and column."""
-    rows, cols = (np.linspace(0.0, 1.0, n)[::step] for n in shape)
+    ``window`` (top, left, bottom, right), only that part of it; with ``step``, every step-th row and column.
+    A full-resolution page asks for float32, which halves the work."""
+    rows, cols = (np.linspace(0.0, 1.0, n, dtype=dtype)[::step] for n in shape)
     if window is not None:
         top, left, bottom, right = window
         rows, cols = rows[top:bottom], cols[left:right]
