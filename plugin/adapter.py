@@ -197,7 +197,9 @@ class ScanAdapter:
         seen = self._look(coarse)
         seen.box = _ink_box(seen.gray)
         keep = ANALYSED_INK if self.size == "original" else SHRUNK_INK  # the strokes' region must fit the page
-        return _mnist_reduction(seen.box, coarse_factor, keep), seen
+        # A digit that the coarse copy already holds large enough is framed from that copy: shrinking it further
+        # would gain little and cost a second analysis.
+        return min(coarse_factor, _mnist_reduction(seen.box, coarse_factor, keep)), seen
 
     def _look(self, image):
         """Grayscale, light on dark, normalized, with what was learnt on the way (a ``_Seen``)."""

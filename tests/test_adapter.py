@@ -201,3 +201,16 @@ def test_histogram_percentiles_equal_numpy_for_8_bit_samples():
             np.minimum(rng.geometric(0.05, size), 255).astype(np.uint8),
         ):
             np.testing.assert_allclose(percentiles(sample, q), np.percentile(sample, q), atol=1e-9)
+
+
+def test_a_large_scan_is_analysed_once_when_its_coarse_copy_holds_the_digit_large_enough(tmp_path, monkeypatch):
+    from PIL import Image
+
+    scan = np.full((512, 512), 230, np.uint8)
+    scan[60:460, 200:300] = 30  # a 400 px stroke: its coarse copy (8 times smaller) still holds it at 50 px
+    Image.fromarray(scan).save(tmp_path / "large.png")
+    calls = []
+    analyse = digit_denoise.adapter.analyse
+    monkeypatch.setattr(digit_denoise.adapter, "analyse", lambda *a, **k: calls.append(a[0].shape) or analyse(*a, **k))
+    digit, frame = ScanAdapter().read(tmp_path / "large.png")
+    assert calls == [(64, 64)] and digit.shape == (28, 28) and frame.shape == (512, 512)
