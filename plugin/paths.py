@@ -30,14 +30,15 @@ def scans_in(inputs, output_dir=None, *, recursive=True, follow_symlinks=False, 
         else:
             base, found = given.parent, [given]
         for scan in found:
-            relative = PurePosixPath(scan.relative_to(base).as_posix())
-            if include and not any(relative.match(pattern) for pattern in include):
-                continue  # not counted: what --include leaves out was never asked for
-            rule = next((pattern for pattern in exclude if relative.match(pattern)), None)
-            if rule is not None:
-                if on_skip:
-                    on_skip(scan, f"excluded by {rule!r}")
-                continue
+            if include or exclude:
+                relative = PurePosixPath(scan.relative_to(base).as_posix())
+                if include and not any(relative.match(pattern) for pattern in include):
+                    continue  # not counted: what --include leaves out was never asked for
+                rule = next((pattern for pattern in exclude if relative.match(pattern)), None)
+                if rule is not None:
+                    if on_skip:
+                        on_skip(scan, f"excluded by {rule!r}")
+                    continue
             yield scan, base
 
 
@@ -93,12 +94,13 @@ def discover(input_dir, output_dir=None, *, recursive=True, follow_symlinks=Fals
     if follow_symlinks:
         walked.add(identity(input_dir))
     for folder, subfolders, names in os.walk(input_dir, followlinks=follow_symlinks, onerror=unreadable):
-        subfolders[:] = [name for name in sorted(subfolders) if descend(Path(folder) / name)]
+        folder = Path(folder)
+        subfolders[:] = [name for name in sorted(subfolders) if descend(folder / name)]
         for name in sorted(names):
-            path = Path(folder) / name
+            path = folder / name
             if name.startswith("."):
                 report(on_skip, path, "a hidden file (its name starts with '.')")
-            elif not is_image_name(path):
+            elif not is_image_name(name):
                 report(on_skip, path, "not an image (by its suffix)")
             elif not follow_symlinks and path.is_symlink() and not path.resolve().is_relative_to(root):
                 report(on_skip, path, "a symlink leading out of the input folder (see follow_symlinks)")
@@ -106,9 +108,10 @@ def discover(input_dir, output_dir=None, *, recursive=True, follow_symlinks=Fals
                 yield path
 
 
-def output_path(source, input_dir, output_dir, output_format):
-    """Where the result for ``source`` goes: the same relative path, with ``output_suffix``."""
-    return Path(output_dir) / Path(source).relative_to(input_dir).with_suffix(output_suffix(source, output_format))
+def output_path(source, input_dir, output_format):
+    """Where the result for ``source`` goes, relative to the output folder: its path relative to ``input_dir``,
+    with ``output_suffix``."""
+    return source.relative_to(input_dir).with_suffix(output_suffix(source, output_format))
 
 
 def output_suffix(source, output_format):

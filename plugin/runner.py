@@ -284,8 +284,8 @@ class Run:
     def _job(self, source, base):
         """A job for ``source`` (found under ``base``), or None when it is skipped."""
         self.summary.found += 1
-        target = output_path(source, base, self.output_dir, self.settings.format)
-        relative = target.relative_to(self.output_dir).as_posix()
+        relative = output_path(source, base, self.settings.format)
+        target, relative = self.output_dir / relative, relative.as_posix()
         if not self._inside_output(target.parent):
             self.summary.fail(source, "its output would lie outside the output folder (a symlink there?); not written")
             return None

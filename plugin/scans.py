@@ -2,8 +2,9 @@
 
 import dataclasses
 import functools
+import os
 import warnings
-from pathlib import Path
+from pathlib import Path, PurePath
 
 import numpy as np
 from skimage.util import img_as_ubyte, img_as_uint
@@ -44,8 +45,10 @@ def pillow_formats():
 
 
 def is_image_name(path):
-    """Whether ``path`` has the suffix of a format we read."""
-    return Path(path).suffix.lower() in pillow_formats()
+    """Whether ``path`` (a path or a file name) has the suffix of a format we read."""
+    name = path.name if isinstance(path, PurePath) else os.path.basename(path)
+    dot = name.rfind(".")
+    return 0 < dot < len(name) - 1 and name[dot:].lower() in pillow_formats()
 
 
 def writable_suffix(suffix):
