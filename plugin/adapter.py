@@ -296,7 +296,7 @@ def _written(image, frame):
 
 
 BUMP = 4.5  # px: at full resolution, specks and stubs up to this radius that touch a stroke are taken off it
-TRUST_NOISE = 0.03  # ink-amount noise in the model's input at which its result is taken whole
+TRUST_NOISE = 0.015  # ink-amount noise in the model's input at which its result is taken whole
 
 
 def _trust(analysis, scale):

@@ -354,8 +354,9 @@ class Run:
         limit = 1 if isinstance(executor, InlineExecutor) else 2 * workers  # batches in flight
         in_flight = collections.deque()
         interrupted = False
+        jobs = itertools.chain(first, jobs)
         try:
-            for batch in _chunks(itertools.chain(first, jobs), batch_size):
+            for batch in _chunks(jobs, batch_size):
                 suffixes = [job.target.suffix for job in batch]
                 in_flight.append((batch, executor.submit(denoise_files, [job.source for job in batch], suffixes,
                                                          self.settings, model)))
@@ -367,7 +368,10 @@ class Run:
                 if interrupted or self._must_stop():
                     break
             if interrupted or self._must_stop():  # what has not started yet is left for the next run
-                in_flight = collections.deque(item for item in in_flight if not item[1].cancel())
+                started = collections.deque(item for item in in_flight if not item[1].cancel())
+                # A stop that comes once every job is in hand interrupts nothing: the run ends as it would have.
+                interrupted = interrupted and (len(started) < len(in_flight) or next(jobs, None) is not None)
+                in_flight = started
             while in_flight:
                 self._settle(*in_flight.popleft())
         finally:

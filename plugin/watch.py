@@ -16,6 +16,7 @@ from .files import is_temporary_name
 from .runner import InlineExecutor, denoise_folder
 
 DEBOUNCE_MS = 1000  # changes are gathered this long, so that a folder being copied in makes one pass, not hundreds
+WAKE_MS = 200  # the watcher wakes this often when nothing changes (to start, and to see that it is stopped)
 
 
 def watch_folders(inputs, output_dir, *, config=None, stop=None, debounce_ms=DEBOUNCE_MS, **settings):
@@ -43,7 +44,6 @@ def watch_folders(inputs, output_dir, *, config=None, stop=None, debounce_ms=DEB
         return denoise_folder(inputs, output_dir, denoiser=denoiser, executor=executor, stop=stop,
                               **settings.to_dict())
 
-    yield one_pass()
     output = output_dir.resolve()
 
     def relevant(change, path):
@@ -51,9 +51,13 @@ def watch_folders(inputs, output_dir, *, config=None, stop=None, debounce_ms=DEB
         return not (path.resolve().is_relative_to(output) or path.name.startswith(".") or is_temporary_name(path.name))
 
     folders = [given if given.is_dir() else given.parent for given in inputs]
+    # The watcher is set up before its first answer, which comes after WAKE_MS at most: the first pass runs then,
+    # so that a file dropped in during that pass, or just after it, is seen by the next.
+    first = True
     for changes in watchfiles.watch(*folders, watch_filter=relevant, debounce=debounce_ms, stop_event=stop,
-                                    raise_interrupt=False):
-        if _settled({Path(path) for _, path in changes}, debounce_ms / 1000, stop):
+                                    raise_interrupt=False, rust_timeout=WAKE_MS, yield_on_timeout=True):
+        if first or (changes and _settled({Path(path) for _, path in changes}, debounce_ms / 1000, stop)):
+            first = False
             yield one_pass()
 
 

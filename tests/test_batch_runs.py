@@ -175,6 +175,15 @@ def test_bad_files_are_each_reported_and_the_good_ones_done(tmp_path, digits):
     assert sorted(outputs(tmp_path / "out")) == [Path("fine.png"), Path("good.png")]
 
 
+def test_a_stop_request_that_comes_once_every_file_is_in_hand_interrupts_nothing(tmp_path, many_scans):
+    import threading
+
+    stop = threading.Event()
+    summary = denoise_folder(many_scans, tmp_path / "out", model="none", batch_size=100, workers=1, stop=stop,
+                             on_progress=lambda done, total: done == total and stop.set())
+    assert stop.is_set() and summary.processed == 300 and not summary.interrupted
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_a_stop_request_finishes_the_batches_in_flight_and_the_rerun_the_rest(tmp_path, many_scans, workers):
     import threading

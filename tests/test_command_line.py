@@ -157,6 +157,25 @@ def test_watch_does_what_is_new_after_each_change(tmp_path, digits):
     assert next(passes, None) is None
 
 
+def test_watch_misses_no_file_dropped_in_just_after_its_first_pass(tmp_path, digits):
+    import threading
+
+    from digit_denoise import watch_folders
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    stop = threading.Event()
+    passes = watch_folders(inbox, tmp_path / "out", model="none", stop=stop, debounce_ms=50)
+    assert next(passes).processed == 0
+    Image.fromarray((make_scan(digits[0]) * 255).astype(np.uint8)).save(inbox / "early.png")  # before next() runs
+    give_up = threading.Timer(15, stop.set)
+    give_up.start()
+    second = next(passes, None)
+    give_up.cancel()
+    stop.set()
+    assert second is not None and second.processed == 1 and (tmp_path / "out" / "early.png").exists()
+
+
 def test_watch_end_to_end_waits_for_a_half_written_file_and_stops_on_sigterm(tmp_path, digits):
     import io
     import signal
@@ -174,8 +193,7 @@ def test_watch_end_to_end_waits_for_a_half_written_file_and_stops_on_sigterm(tmp
             time.sleep(0.05)
 
     try:
-        wait_for(lambda: (out / ".digit-denoise-manifest.sqlite").exists(), "first pass")
-        time.sleep(0.5)  # the watcher starts after the first pass
+        wait_for(lambda: (out / ".digit-denoise-manifest.sqlite").exists(), "first pass")  # the watcher is on now
         for index in range(2):  # dropped in one by one
             Image.fromarray((make_scan(digits[index]) * 255).astype(np.uint8)).save(inbox / f"{index}.png")
             wait_for(lambda index=index: (out / f"{index}.png").exists(), f"output {index}")
