@@ -264,20 +264,25 @@ class ScanAdapter:
         analysis = frame.analysis
         if frame.model_input is not None:
             digit = frame.model_input + frame.trust * (digit - frame.model_input)
-        amount, light = digit, 1.0
-        if self.size == "original":
-            if frame.sharp is None:
-                amount = np.clip(4.0 * self._unframe(digit, frame), 0.0, 1.0)
-            else:  # the model's result, mapped back, says which of the sharp strokes are the digit
-                top, left, bottom, right = frame.window
-                guide = np.clip(4.0 * self._unframe(digit, frame, frame.window), 0.0, 1.0)
-                amount = np.zeros(frame.shape, np.float32)
-                amount[top:bottom, left:right] = guide * (frame.sharp * np.float32(1 / 255))
-            if self.levels == "restore":
-                light = light_field(analysis.light, frame.shape, dtype=np.float32)
+        amount, light, paper, ink = digit, 1.0, analysis.paper, analysis.ink
         if self.levels == "normalize":
-            return _written(1.0 - amount if analysis.inverted else amount, frame)
-        return _written(light * (analysis.paper + (analysis.ink - analysis.paper) * amount), frame)
+            paper, ink = (1.0, 0.0) if analysis.inverted else (0.0, 1.0)
+        if self.size == "original" and self.levels == "restore":
+            light = light_field(analysis.light, frame.shape, dtype=np.float32)
+        if self.size == "original" and frame.sharp is not None:
+            # The model's result, mapped back, says which of the sharp strokes are the digit; outside the
+            # window around it lies clean paper.
+            top, left, bottom, right = frame.window
+            guide = np.clip(4.0 * self._unframe(digit, frame, frame.window), 0.0, 1.0)
+            amount = guide * (frame.sharp * np.float32(1 / 255))
+            page = np.multiply(light, np.float32(paper), dtype=np.float32) if np.ndim(light) else np.full(
+                frame.shape, paper, np.float32)
+            window = np.s_[top:bottom, left:right]
+            page[window] += (light[window] if np.ndim(light) else 1.0) * ((ink - paper) * amount)
+            return _written(page, frame)
+        if self.size == "original":
+            amount = np.clip(4.0 * self._unframe(digit, frame), 0.0, 1.0)
+        return _written(light * (paper + (ink - paper) * amount), frame)
 
     def _unframe(self, digit, frame, window=None):
         """The 28x28 ``digit`` mapped back onto the scan's geometry, or onto its ``window`` only."""
@@ -323,9 +328,16 @@ def _sharpened(full, analysis, factor):
     margin = max(2, (max(bottom - top, right - left) + 9) // 10)
     window = (max(0, (top - margin) * factor), max(0, (left - margin) * factor),
               min(rows, (bottom + margin) * factor), min(cols, (right + margin) * factor))
-    flat = to_grayscale(full[window[0] : window[2], window[1] : window[3]]).astype(np.float32)
+    pixels = full[window[0] : window[2], window[1] : window[3]]
+    if pixels.dtype == np.uint8 and pixels.ndim == 2:  # the common case, without a float64 copy of the window
+        flat = pixels.astype(np.float32)
+        flat *= np.float32(1 / 255)
+    else:
+        flat = to_grayscale(pixels).astype(np.float32)
     flat /= light_field(analysis.light, (rows, cols), window, dtype=np.float32)
-    amount = np.clip((flat - analysis.paper) / (analysis.ink - analysis.paper), 0.0, 1.0)
+    flat -= np.float32(analysis.paper)
+    flat *= np.float32(1 / (analysis.ink - analysis.paper))
+    amount = np.clip(flat, 0.0, 1.0, out=flat)
     region = analysis.region
     inside = np.ix_(np.minimum(np.arange(window[0], window[2]) // factor, region.shape[0] - 1),
                     np.minimum(np.arange(window[1], window[3]) // factor, region.shape[1] - 1))

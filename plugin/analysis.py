@@ -91,8 +91,10 @@ def light_field(coefficients, shape, window=None, step=1, dtype=np.float64):
         top, left, bottom, right = window
         rows, cols = rows[top:bottom], cols[left:right]
     a, b, c, d, e, f = coefficients
-    field = (a + b * rows + d * rows**2)[:, None] + (c * cols + f * cols**2)[None, :] + e * np.outer(rows, cols)
-    return np.clip(field, 0.2, 5.0)
+    field = np.multiply.outer(rows, e * cols)  # built in place: a full-resolution page has millions of pixels
+    field += (a + b * rows + d * rows**2)[:, None]
+    field += c * cols + f * cols**2
+    return np.clip(field, 0.2, 5.0, out=field)
 
 
 def analyse(gray, *, polarity="auto"):
