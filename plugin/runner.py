@@ -23,7 +23,7 @@ from concurrent.futures import Executor, Future
 from pathlib import Path
 from typing import Any
 
-from .batch import denoise_files, start_worker, worker_context
+from .batch import ORIGINAL_CHUNK, denoise_files, start_worker, worker_context
 from .config import make_settings
 from .denoiser import Denoiser, find_denoiser
 from .errors import ConfigError
@@ -331,17 +331,18 @@ class Run:
         """Process ``jobs`` a batch at a time on ``executor`` (by default, see :func:`local_executor`)."""
         jobs = iter(jobs)
         workers = self.settings.workers or default_workers()
-        first = list(itertools.islice(jobs, POOL_FROM_BATCHES * self.settings.batch_size))
+        # A full-size page is a hundred times the work of a 28x28 output: a unit of work holds a few pages.
+        unit = min(self.settings.batch_size, ORIGINAL_CHUNK) if self.settings.size == "original" else (
+            self.settings.batch_size)
+        first = list(itertools.islice(jobs, POOL_FROM_BATCHES * unit))
         if not first:
             return
-        batch_size = self.settings.batch_size
+        batch_size = unit
         if len(first) < workers * batch_size:  # a small run: share it out so that every worker has some
             batch_size = max(1, -(-len(first) // workers))
         owned = executor is None
         if owned:
-            executor = local_executor(
-                workers, self.denoiser, len(first) > self.settings.batch_size * (POOL_FROM_BATCHES - 1)
-            )
+            executor = local_executor(workers, self.denoiser, len(first) > unit * (POOL_FROM_BATCHES - 1))
             if not isinstance(executor, InlineExecutor):  # starting the workers is part of loading the model
                 started = time.perf_counter()
                 executor.submit(int).result()

@@ -99,6 +99,27 @@ def test_any_executor_can_process_the_batches(tmp_path, scans):
     assert tree(tmp_path / "pool") == tree(tmp_path / "here")
 
 
+def test_full_size_pages_go_to_worker_processes_a_few_at_a_time(tmp_path, digits, monkeypatch):
+    import digit_denoise.runner as runner
+
+    pages = write_scans(tmp_path / "pages", digits, 60, folder=lambda i: "", name=lambda i: f"{i:02d}.png")
+
+    chosen, units = [], []
+
+    class Recording(runner.InlineExecutor):
+        def submit(self, fn, /, *args, **kwargs):
+            units.append(len(args[0]))
+            return super().submit(fn, *args, **kwargs)
+
+    monkeypatch.setattr(runner, "local_executor", lambda workers, denoiser, large: chosen.append(large) or Recording())
+    small = denoise_folder(pages, tmp_path / "small", model="none", workers=2)
+    units.clear()
+    full = denoise_folder(pages, tmp_path / "full", model="none", size="original", workers=2)
+    # 60 scans are too few to repay worker processes at 28x28 (four batches of 256), but not at full size.
+    assert small.processed == full.processed == 60 and chosen == [False, True]
+    assert sum(units) == 60 and max(units) <= runner.ORIGINAL_CHUNK
+
+
 def _python(code, cwd):
     return subprocess.run([sys.executable, "-"], input=textwrap.dedent(code), capture_output=True, text=True, cwd=cwd,
                           timeout=300)
