@@ -17,7 +17,7 @@ the GIL, to stalls and to queues.
 
 Each figure is the median of --repeats runs. Also prints the peak memory of (b): the
 proportional set sizes (PSS) of its process and its worker processes, summed, at N (and at --big N, opt-in), and
-start-up times. Not a test: run it by hand.
+start-up times; the memory comes from a run of its own, since sampling it costs CPU. Not a test: run it by hand.
 
     python benchmarks/throughput.py [--n 5000] [--repeats 3] [--big 50000] [--naive 300] [--dir /dev/shm] [--size 256]
 """
@@ -103,15 +103,17 @@ def io_floor(files, out, workers, original=False):
     return len(files) / (time.perf_counter() - started)
 
 
-def cli_run(scans, out, report, *extra):
+def cli_run(scans, out, report, *extra, memory=False):
     """Run the CLI in a subprocess; return (images/s over processing, wall seconds, peak PSS in MiB of its
-    process tree)."""
+    process tree, with ``memory``). Reading the PSS walks the page tables of every process of the tree, about
+    15 ms of CPU each time: a run whose memory is sampled is not timed, and one that is timed is not sampled."""
     started = time.perf_counter()
     process = subprocess.Popen([*CLI, "run", str(scans), str(out), "--quiet", "--overwrite", "--report", str(report),
                                 *extra], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     peak = 0.0
     while process.poll() is None:
-        peak = max(peak, tree_pss_mib(process.pid))
+        if memory:
+            peak = max(peak, tree_pss_mib(process.pid))
         time.sleep(0.05)
     wall = time.perf_counter() - started
     if process.returncode != 0:
@@ -219,7 +221,7 @@ def main():
         runs = [cli_run(tmp / "scans", tmp / "out", tmp / "report.json", *extra) for _ in range(args.repeats)]
         run_speed = statistics.median(r[0] for r in runs)
         run_wall = statistics.median(r[1] for r in runs)
-        run_rss = max(r[2] for r in runs)
+        run_rss = cli_run(tmp / "scans", tmp / "out", tmp / "report.json", *extra, memory=True)[2]
         stages = [stage_seconds(tmp / "scans", min(args.n, 2000)) for _ in range(args.repeats)]
         stages = {stage: statistics.median(s[stage] for s in stages) for stage in stages[0]}
         naive = (
@@ -240,7 +242,7 @@ def main():
         big = None
         if args.big:
             make_scans(tmp / "big", args.big)
-            big = cli_run(tmp / "big", tmp / "big-out", tmp / "big.json")
+            big = cli_run(tmp / "big", tmp / "big-out", tmp / "big.json", memory=True)
     ceiling = 1 / (1 / floor + 1 / model)
     pipeline = workers / sum(stages.values())
     print(f"{args.n} scans of {args.size}x{args.size} px in {tmp.parent}, {workers} workers, median of {args.repeats}")
