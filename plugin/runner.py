@@ -187,7 +187,7 @@ def denoise_folder(
     settings = make_settings(config, **settings)
     inputs = [Path(inputs)] if isinstance(inputs, (str, os.PathLike)) else [Path(given) for given in inputs]
     output_dir = Path(output_dir)
-    _check_inputs(inputs, output_dir)
+    check_inputs(inputs, output_dir)
     denoiser = denoiser or find_denoiser(settings.model)
     lock = None if dry_run else _prepare_output(output_dir)
     try:
@@ -221,7 +221,8 @@ def denoise_folder(
             lock.release()
 
 
-def _check_inputs(inputs, output_dir):
+def check_inputs(inputs, output_dir):
+    """Raise ``ConfigError`` for no input, an input that does not exist, or one that is, or lies in, the output."""
     if not inputs:
         raise ConfigError("no input given; name folders or image files")
     for given in inputs:

@@ -13,7 +13,7 @@ from .config import make_settings
 from .denoiser import find_denoiser
 from .errors import ConfigError
 from .files import is_temporary_name
-from .runner import InlineExecutor, denoise_folder
+from .runner import InlineExecutor, check_inputs, denoise_folder
 
 DEBOUNCE_MS = 1000  # changes are gathered this long, so that a folder being copied in makes one pass, not hundreds
 WAKE_MS = 200  # the watcher wakes this often when nothing changes (to start, and to see that it is stopped)
@@ -50,12 +50,21 @@ def watch_folders(inputs, output_dir, *, config=None, stop=None, debounce_ms=DEB
         path = Path(path)
         return not (path.resolve().is_relative_to(output) or path.name.startswith(".") or is_temporary_name(path.name))
 
+    check_inputs(inputs, output_dir)  # before watching: a missing input would have its parent folder watched
     folders = [given if given.is_dir() else given.parent for given in inputs]
     # The watcher is set up before its first answer, which comes after WAKE_MS at most: the first pass runs then,
     # so that a file dropped in during that pass, or just after it, is seen by the next.
     first = True
-    for changes in watchfiles.watch(*folders, watch_filter=relevant, debounce=debounce_ms, stop_event=stop,
-                                    raise_interrupt=False, rust_timeout=WAKE_MS, yield_on_timeout=True):
+    changes_seen = watchfiles.watch(*folders, watch_filter=relevant, debounce=debounce_ms, stop_event=stop,
+                                    raise_interrupt=False, rust_timeout=WAKE_MS, yield_on_timeout=True)
+    while True:
+        try:
+            changes = next(changes_seen)
+        except StopIteration:
+            return
+        except OSError as error:  # the watcher's own limits (inotify watches), raised when it starts
+            raise ConfigError(f"cannot watch {', '.join(map(str, folders))}: {error}; watch fewer or smaller "
+                              "folders, or raise the system's limit (fs.inotify.max_user_watches)") from error
         if first or (changes and _settled({Path(path) for _, path in changes}, debounce_ms / 1000, stop)):
             first = False
             yield one_pass()

@@ -176,6 +176,17 @@ def test_watch_misses_no_file_dropped_in_just_after_its_first_pass(tmp_path, dig
     assert second is not None and second.processed == 1 and (tmp_path / "out" / "early.png").exists()
 
 
+def test_watch_refuses_a_missing_input_before_watching_anything(tmp_path, monkeypatch):
+    import watchfiles
+
+    from digit_denoise.cli import app
+
+    watched = []  # a missing input would have its parent watched, which may be all of /tmp
+    monkeypatch.setattr(watchfiles, "watch", lambda *folders, **options: watched.append(folders) or iter(()))
+    result = CliRunner().invoke(app, ["watch", str(tmp_path / "missing"), str(tmp_path / "out"), "-m", "none"])
+    assert result.exit_code == 2 and "missing: no such file or folder" in result.stderr and not watched
+
+
 def test_watch_end_to_end_waits_for_a_half_written_file_and_stops_on_sigterm(tmp_path, digits):
     import io
     import signal
