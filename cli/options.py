@@ -4,11 +4,24 @@ with its help, choices and default, so that adding a setting never means editing
 import dataclasses
 import inspect
 import typing
+from pathlib import Path
 from typing import Annotated, Literal, Optional
 
 import typer
 
 from digit_denoise.config import Settings
+
+
+# The options that `run` and `watch` share, declared once.
+OutputDir = Annotated[Path, typer.Argument(file_okay=False, help="Folder for the results; created if needed.")]
+ConfigFile = Annotated[
+    Optional[Path],
+    typer.Option("--config", "-c", exists=True, dir_okay=False, help="YAML settings; flags override it."),
+]
+LogFormat = Annotated[
+    Literal["text", "json"], typer.Option(help="--log-file lines as text, or one JSON object per line.")
+]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
 
 
 def _flag(field):

@@ -4,11 +4,11 @@ import os
 import sys
 import threading
 from pathlib import Path
-from typing import Annotated, Literal, Optional
+from typing import Annotated, Optional
 
 import typer
 
-from .options import with_settings_flags
+from .options import ConfigFile, LogFormat, OutputDir, Quiet, with_settings_flags
 from .reporting import (EXIT_EMPTY, check_writable_file, error, exit_code, library_errors, logger, progress,
                         stop_on_signals, tell, write_report)
 
@@ -23,26 +23,21 @@ def run(
         typer.Argument(metavar="INPUTS", show_default=False,
                        help="Folders and image files (read only); '-' reads their paths from stdin, one per line."),
     ],
-    output_dir: Annotated[Path, typer.Argument(file_okay=False, help="Folder for the results; created if needed.")],
-    config: Annotated[
-        Optional[Path],
-        typer.Option("--config", "-c", exists=True, dir_okay=False, help="YAML settings; flags override it."),
-    ] = None,
+    output_dir: OutputDir,
+    config: ConfigFile = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be processed; write nothing.")] = False,
     report: Annotated[Optional[Path], typer.Option(dir_okay=False, help="Write the run summary as JSON.")] = None,
     log_file: Annotated[
         Optional[Path], typer.Option(dir_okay=False, help="Append a timestamped log of the run.")
     ] = None,
-    log_format: Annotated[
-        Literal["text", "json"], typer.Option(help="--log-file lines as text, or one JSON object per line.")
-    ] = "text",
+    log_format: LogFormat = "text",
     allow_empty: Annotated[
         bool, typer.Option("--allow-empty", help="Exit 0 when the inputs hold no image files (else exit 4).")
     ] = False,
     null: Annotated[
         bool, typer.Option("--null", "-0", help="Paths on stdin are separated by NUL characters (find -print0).")
     ] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+    quiet: Quiet = False,
     **settings,
 ):
     """Denoise the scans of INPUTS (folders and files) into OUTPUT_DIR: a folder's tree is mirrored there, a

@@ -2,11 +2,11 @@
 
 import threading
 from pathlib import Path
-from typing import Annotated, Literal, Optional
+from typing import Annotated, Optional
 
 import typer
 
-from .options import with_settings_flags
+from .options import ConfigFile, LogFormat, OutputDir, Quiet, with_settings_flags
 from .reporting import check_writable_file, exit_code, library_errors, logger, stop_on_signals, tell, write_report
 
 app = typer.Typer()
@@ -17,21 +17,16 @@ app = typer.Typer()
 def watch(
     inputs: Annotated[list[Path], typer.Argument(metavar="INPUTS", show_default=False,
                                                  help="Folders (and files) to watch; read only.")],
-    output_dir: Annotated[Path, typer.Argument(file_okay=False, help="Folder for the results; created if needed.")],
-    config: Annotated[
-        Optional[Path],
-        typer.Option("--config", "-c", exists=True, dir_okay=False, help="YAML settings; flags override it."),
-    ] = None,
+    output_dir: OutputDir,
+    config: ConfigFile = None,
     report: Annotated[
         Optional[Path], typer.Option(dir_okay=False, help="Write each pass's summary as JSON (the last one stays).")
     ] = None,
     log_file: Annotated[
         Optional[Path], typer.Option(dir_okay=False, help="Append a timestamped log of every pass.")
     ] = None,
-    log_format: Annotated[
-        Literal["text", "json"], typer.Option(help="--log-file lines as text, or one JSON object per line.")
-    ] = "text",
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+    log_format: LogFormat = "text",
+    quiet: Quiet = False,
     **settings,
 ):
     """Denoise INPUTS into OUTPUT_DIR as `run` does, then again after each change, until Ctrl-C or SIGTERM.

@@ -264,25 +264,23 @@ class ScanAdapter:
         analysis = frame.analysis
         if frame.model_input is not None:
             digit = frame.model_input + frame.trust * (digit - frame.model_input)
-        amount, light, paper, ink = digit, 1.0, analysis.paper, analysis.ink
+        paper, ink = analysis.paper, analysis.ink
         if self.levels == "normalize":
             paper, ink = (1.0, 0.0) if analysis.inverted else (0.0, 1.0)
-        if self.size == "original" and self.levels == "restore":
-            light = light_field(analysis.light, frame.shape, dtype=np.float32)
-        if self.size == "original" and frame.sharp is not None:
-            # The model's result, mapped back, says which of the sharp strokes are the digit; outside the
-            # window around it lies clean paper.
+        if self.size == "model":
+            return _written(paper + (ink - paper) * digit, frame)
+        if frame.sharp is None:
+            page = paper + (ink - paper) * np.clip(4.0 * self._unframe(digit, frame), 0.0, 1.0)
+        else:
+            # The model's result, mapped back, says which of the sharp strokes are the digit; outside the window
+            # around it lies clean paper.
             top, left, bottom, right = frame.window
             guide = np.clip(4.0 * self._unframe(digit, frame, frame.window), 0.0, 1.0)
-            amount = guide * (frame.sharp * np.float32(1 / 255))
-            page = np.multiply(light, np.float32(paper), dtype=np.float32) if np.ndim(light) else np.full(
-                frame.shape, paper, np.float32)
-            window = np.s_[top:bottom, left:right]
-            page[window] += (light[window] if np.ndim(light) else 1.0) * ((ink - paper) * amount)
-            return _written(page, frame)
-        if self.size == "original":
-            amount = np.clip(4.0 * self._unframe(digit, frame), 0.0, 1.0)
-        return _written(light * (paper + (ink - paper) * amount), frame)
+            page = np.full(frame.shape, paper, np.float32)
+            page[top:bottom, left:right] += (ink - paper) * (guide * (frame.sharp * np.float32(1 / 255)))
+        if self.levels == "restore":
+            page *= light_field(analysis.light, frame.shape, dtype=np.float32)
+        return _written(page, frame)
 
     def _unframe(self, digit, frame, window=None):
         """The 28x28 ``digit`` mapped back onto the scan's geometry, or onto its ``window`` only."""
@@ -346,12 +344,12 @@ def _sharpened(full, analysis, factor):
     # 2 sqrt(pi) s), but never by more than a thirtieth of the digit, which would round its corners.
     contrast = abs(analysis.ink - analysis.paper)
     noise = analysis.noise * factor / max(contrast, 1e-3)  # in ink amounts, at full resolution
-    detail = max(0.6, 0.03 * max(bottom - top, right - left) * factor)
-    sigma = float(np.clip(noise / (0.05 * 2 * np.sqrt(np.pi)), 0.6, detail))
+    digit_size = max(bottom - top, right - left) * factor  # px, at full resolution
+    sigma = float(np.clip(noise / (0.05 * 2 * np.sqrt(np.pi)), 0.6, max(0.6, 0.03 * digit_size)))
     smooth = ndimage.gaussian_filter(amount, sigma, mode="nearest", truncate=3.0)
     strokes = np.clip((smooth - 0.5) * 3.0 + 0.5, 0.0, 1.0)
     # Specks and bumps go; on a large digit, whose strokes are wide, every other pixel is enough to tell them apart.
-    step = 2 if max(bottom - top, right - left) * factor >= 200 else 1
+    step = 2 if digit_size >= 200 else 1
     kept = without_bumps(digit_parts(strokes[::step, ::step] > 0.5), largest=BUMP / step)
     if step > 1:
         kept = np.repeat(np.repeat(kept, step, axis=0), step, axis=1)[: strokes.shape[0], : strokes.shape[1]]

@@ -333,8 +333,9 @@ class Run:
         jobs = iter(jobs)
         workers = self.settings.workers or default_workers()
         # A full-size page is a hundred times the work of a 28x28 output: a unit of work holds a few pages.
-        unit = min(self.settings.batch_size, ORIGINAL_CHUNK) if self.settings.size == "original" else (
-            self.settings.batch_size)
+        unit = self.settings.batch_size
+        if self.settings.size == "original":
+            unit = min(unit, ORIGINAL_CHUNK)
         first = list(itertools.islice(jobs, POOL_FROM_BATCHES * unit))
         if not first:
             return

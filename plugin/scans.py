@@ -4,7 +4,7 @@ import dataclasses
 import functools
 import os
 import warnings
-from pathlib import Path, PurePath
+from pathlib import Path
 
 import numpy as np
 from skimage.util import img_as_ubyte, img_as_uint
@@ -46,9 +46,7 @@ def pillow_formats():
 
 def is_image_name(path):
     """Whether ``path`` (a path or a file name) has the suffix of a format we read."""
-    name = path.name if isinstance(path, PurePath) else os.path.basename(path)
-    dot = name.rfind(".")
-    return 0 < dot < len(name) - 1 and name[dot:].lower() in pillow_formats()
+    return os.path.splitext(path)[1].lower() in pillow_formats()  # a string split: no Path made per file
 
 
 def writable_suffix(suffix):
