@@ -141,13 +141,17 @@ seconds = dict(decode=0.0, adapt=0.0, infer=0.0, encode=0.0)
 for start in range(0, len(files), 256):
     batch = files[start : start + 256]
     t = time.perf_counter(); [read_scan(path) for path in batch]; seconds["decode"] += time.perf_counter() - t
-    t = time.perf_counter(); adapted = [adapter.read(path) for path in batch]
+    t = time.perf_counter()
+    if hasattr(adapter, "read_many"):  # as run adapts a batch
+        adapted = adapter.read_many(batch)
+    else:  # an older digit-denoise, one file at a time
+        adapted = [adapter.read(path) for path in batch]
     seconds["adapt"] += time.perf_counter() - t
     t = time.perf_counter(); results = denoiser.denoise(np.stack([digit for digit, _ in adapted]))
     seconds["infer"] += time.perf_counter() - t
     t = time.perf_counter(); [encode_image(adapter.after(r, f), ".png") for r, (_, f) in zip(results, adapted)]
     seconds["encode"] += time.perf_counter() - t
-seconds["adapt"] -= seconds["decode"]  # adapter.read decodes too
+seconds["adapt"] -= seconds["decode"]  # reading decodes too
 print(json.dumps({stage: value / len(files) for stage, value in seconds.items()}))
 """
 

@@ -16,9 +16,9 @@ from skimage.util import img_as_float, img_as_ubyte, img_as_uint
 
 from digit_denoise.models import MODEL_SIZE
 
-from .analysis import Analysis, analyse, block_mean, digit_parts, grown, light_field, without_bumps
+from .analysis import Analysis, analyse_stack, block_mean, digit_parts, grown, light_field, without_bumps
 from .errors import ScanError
-from .scans import COARSE_SIZE, Scan, read_scan
+from .scans import COARSE_SIZE, Scan, read_scans
 
 DIGIT_SIZE = 20
 FRAME_CENTRE = (MODEL_SIZE - 1) / 2
@@ -27,6 +27,7 @@ INK_LEVEL = 0.5  # a 3x3 mean above this is ink, when finding the digit's box
 SHRUNK_INK = 30  # px: a digit shrunk before framing keeps 1.5x the resolution it is framed to
 ANALYSED_INK = 96  # px: at size 'original', the copy the page is analysed on keeps the digit this large
 STATISTICS_SAMPLE = 1 << 14
+STACKED_PIXELS = 1 << 22  # scans of one size are analysed this many pixels at a time
 
 
 @dataclasses.dataclass(frozen=True)
@@ -130,13 +131,97 @@ class ScanAdapter:
         ScanError
             For a shape that is not an image, or (framing 'none') not 28x28.
         """
-        return self._before(image)
-
-    def _before(self, image, seen=None):
-        """``before``; ``seen`` is what ``_look`` found, when already worked out for these pixels."""
         scan = image if isinstance(image, Scan) else Scan(np.asarray(image), np.shape(image)[:2])
-        seen = seen or self._look(scan.pixels)
-        gray, box = seen.gray, seen.box
+        return _raised(self._before_many([scan])[0])
+
+    def read(self, source, *, max_pixels: int = 50_000_000) -> "tuple[np.ndarray, Frame]":
+        """Decode an image file (path or binary file object) and adapt it: ``before(read_scan(...))``,
+        with large scans shrunk on decoding as far as this adapter allows. Raises ``ScanError``."""
+        return _raised(self.read_many([source], max_pixels=max_pixels)[0])
+
+    def read_many(self, sources, *, max_pixels: int = 50_000_000) -> list:
+        """``read`` for several files: for each, ``(digit, frame)``, or the exception that stopped it (a
+        ``ScanError`` naming the file, or whatever else its decoder raised). Scans of one size are analysed
+        together, several times faster than one by one, and each exactly as ``read`` would on its own."""
+        known = {}  # id of a coarse copy -> (the copy, what _look_many found in it)
+
+        def reductions(copies):
+            factors, seens = self._reductions(copies)
+            known.update((id(coarse), (coarse, seen)) for (coarse, _), seen in zip(copies, seens) if seen is not None)
+            return factors
+
+        # An output at the scan's own size takes its sharpness from the full-resolution pixels.
+        keep_full = self.size == "original" and self.normalize == "levels"
+        scans = read_scans(sources, max_pixels=max_pixels, reductions=reductions, keep_full=keep_full)
+        # A scan that comes back as the very copy the reduction analysed is not analysed twice.
+        seens = [None if isinstance(scan, Exception) else known.get(id(scan.pixels), (None, None))[1] for scan in scans]
+        return self._before_many(scans, seens)
+
+    def reduction(self, coarse, coarse_factor):
+        """The integer factor by which a scan may be shrunk before ``before`` at no loss.
+
+        ``coarse`` is the scan reduced ``coarse_factor`` times. The factor keeps
+        the ink at 30 px or more (1.5 times the 20 px it is framed to), or for
+        framing 'resize' the image at 56 px or more; framing 'none' and
+        ``fast=False`` never shrink.
+        """
+        return _raised(self._reductions([(coarse, coarse_factor)])[0][0])
+
+    def _reductions(self, copies):
+        """``(factors, seens)`` for a list of ``(coarse, coarse_factor)``: each factor as ``reduction`` finds it (or
+        the exception that stopped it), and with mnist framing what ``_before_many`` needs of each coarse copy."""
+        if not self.fast or self.framing == "none":
+            return [1] * len(copies), [None] * len(copies)
+        if self.framing == "resize":
+            return [max(1, min(coarse.shape[:2]) * factor // (2 * MODEL_SIZE)) for coarse, factor in copies], \
+                [None] * len(copies)
+        seens = self._look_many([coarse for coarse, _ in copies])
+        keep = ANALYSED_INK if self.size == "original" else SHRUNK_INK  # the strokes' region must fit the page
+        # A digit that the coarse copy already holds large enough is framed from that copy: shrinking it further
+        # would gain little and cost a second analysis.
+        factors = [seen if isinstance(seen, Exception) else min(factor, _mnist_reduction(seen.box, factor, keep))
+                   for (_, factor), seen in zip(copies, seens)]
+        return factors, [None if isinstance(seen, Exception) else seen for seen in seens]
+
+    def _before_many(self, scans, seens=None):
+        """``before`` for a list of scans: for each, ``(digit, frame)`` or the exception raised for it (an exception
+        in place of a scan is passed on). ``seens`` holds what ``_look_many`` found, where already known."""
+        seens = list(seens or [None] * len(scans))
+        todo = [index for index, scan in enumerate(scans) if not isinstance(scan, Exception) and seens[index] is None]
+        for index, seen in zip(todo, self._look_many([scans[index].pixels for index in todo])):
+            seens[index] = seen
+        results = [scan if isinstance(scan, Exception) else seen for scan, seen in zip(scans, seens)]
+        ready = [index for index, result in enumerate(results) if not isinstance(result, Exception)]
+        frames = {index: self._frame_fields(scans[index], seens[index]) for index in ready}
+        if self.framing == "mnist":
+            digits, placements = _frame_mnist([seens[index].gray for index in ready],
+                                              [seens[index].box for index in ready], fast=self.fast)
+            for index, placement in zip(ready, placements):
+                frames[index].update(placement=_enlarged(placement, scans[index].reduced_by))
+        else:
+            digits = []
+            for index in list(ready):
+                gray = seens[index].gray
+                if self.framing == "resize":
+                    digits.append(transform.resize(gray, (MODEL_SIZE, MODEL_SIZE), anti_aliasing=True))
+                elif gray.shape == (MODEL_SIZE, MODEL_SIZE):
+                    digits.append(gray)
+                else:
+                    results[index] = ScanError(
+                        f"framing 'none' needs a 28x28 image, got {gray.shape[0]}x{gray.shape[1]}")
+                    ready.remove(index)
+        for index, digit in zip(ready, digits):
+            scan, seen, frame = scans[index], seens[index], frames[index]
+            digit = np.asarray(digit, np.float32)
+            if seen.analysis is not None:
+                scale = (frame["placement"][0] * scan.reduced_by if "placement" in frame
+                         else MODEL_SIZE / max(seen.gray.shape))
+                frame.update(model_input=digit, trust=_trust(seen.analysis, min(1.0, scale)))
+            results[index] = digit, Frame(**frame)
+        return results
+
+    def _frame_fields(self, scan, seen):
+        """The fields of a scan's ``Frame`` that framing does not set; at size 'original', its sharp strokes."""
         frame = dict(shape=tuple(scan.shape), dtype=scan.pixels.dtype, inverted=seen.inverted, low=seen.low,
                      high=seen.high, peak=float_peak(scan.pixels),
                      analysis=seen.analysis and dataclasses.replace(seen.analysis, region=None),  # after needs no mask
@@ -147,67 +232,38 @@ class ScanAdapter:
                 analysis = seen.analysis.at_full_resolution(full, scan.reduced_by)
                 frame.update(zip(("sharp", "window"), _sharpened(full, analysis, scan.reduced_by)),
                              analysis=dataclasses.replace(analysis, region=None))
-        if self.framing == "none":
-            if gray.shape != (MODEL_SIZE, MODEL_SIZE):
-                raise ScanError(f"framing 'none' needs a 28x28 image, got {gray.shape[0]}x{gray.shape[1]}")
-            digit = gray
-        elif self.framing == "resize":
-            digit = transform.resize(gray, (MODEL_SIZE, MODEL_SIZE), anti_aliasing=True)
-        else:
-            digit, placement = frame_like_mnist(gray, fast=self.fast, box=box)
-            frame.update(placement=_enlarged(placement, scan.reduced_by))
-        digit = digit.astype(np.float32)
-        if seen.analysis is not None:
-            scale = frame["placement"][0] * scan.reduced_by if "placement" in frame else MODEL_SIZE / max(gray.shape)
-            frame.update(model_input=digit, trust=_trust(seen.analysis, min(1.0, scale)))
-        return digit, Frame(**frame)
+        return frame
 
-    def read(self, source, *, max_pixels: int = 50_000_000) -> "tuple[np.ndarray, Frame]":
-        """Decode an image file (path or binary file object) and adapt it: ``before(read_scan(...))``,
-        with large scans shrunk on decoding as far as this adapter allows. Raises ``ScanError``."""
-        analysed = []  # (coarse pixels, what the reduction learnt of them)
+    def _look_many(self, images):
+        """For each image: grayscale, light on dark, normalized, with what was learnt on the way (a ``_Seen``, its
+        ink box found for mnist framing), or the ``ScanError`` it raised. Images of one size are analysed at once,
+        a few million pixels at a time."""
+        seens, groups = [None] * len(images), {}
+        for index, image in enumerate(images):
+            try:
+                gray = to_grayscale(image)
+            except ScanError as error:
+                seens[index] = error
+                continue
+            if self.normalize == "levels":
+                groups.setdefault(gray.shape, []).append((index, gray))
+            else:
+                seens[index] = self._normalized(image, gray)
+                if self.framing == "mnist":
+                    seens[index].box = _ink_box(seens[index].gray)
+        for shape, group in groups.items():
+            at_once = max(1, STACKED_PIXELS // (shape[0] * shape[1]))
+            for start in range(0, len(group), at_once):
+                part = group[start : start + at_once]
+                analyses, amounts = analyse_stack(np.stack([gray for _, gray in part]), polarity=self.polarity)
+                boxes = _ink_boxes(amounts) if self.framing == "mnist" else [None] * len(part)
+                for (index, _), analysis, amount, box in zip(part, analyses, amounts, boxes):
+                    low, high = sorted((analysis.paper, analysis.ink))
+                    seens[index] = _Seen(amount, analysis.inverted, low, high, analysis, box)
+        return seens
 
-        def reduction(coarse, coarse_factor):
-            factor, known = self._reduction(coarse, coarse_factor)
-            analysed.append((coarse, known))
-            return factor
-
-        # An output at the scan's own size takes its sharpness from the full-resolution pixels.
-        keep_full = self.size == "original" and self.normalize == "levels"
-        scan = read_scan(source, max_pixels=max_pixels, reduction=reduction, keep_full=keep_full)
-        # A scan that comes back as the very copy the reduction analysed is not analysed twice.
-        return self._before(scan, next((seen for coarse, seen in analysed if coarse is scan.pixels), None))
-
-    def reduction(self, coarse, coarse_factor):
-        """The integer factor by which a scan may be shrunk before ``before`` at no loss.
-
-        ``coarse`` is the scan reduced ``coarse_factor`` times. The factor keeps
-        the ink at 30 px or more (1.5 times the 20 px it is framed to), or for
-        framing 'resize' the image at 56 px or more; framing 'none' and
-        ``fast=False`` never shrink.
-        """
-        return self._reduction(coarse, coarse_factor)[0]
-
-    def _reduction(self, coarse, coarse_factor):
-        """``(factor, known)``: with mnist framing, ``known`` is what ``_before`` needs of ``coarse``."""
-        if not self.fast or self.framing == "none":
-            return 1, None
-        if self.framing == "resize":
-            return max(1, min(coarse.shape[:2]) * coarse_factor // (2 * MODEL_SIZE)), None
-        seen = self._look(coarse)
-        seen.box = _ink_box(seen.gray)
-        keep = ANALYSED_INK if self.size == "original" else SHRUNK_INK  # the strokes' region must fit the page
-        # A digit that the coarse copy already holds large enough is framed from that copy: shrinking it further
-        # would gain little and cost a second analysis.
-        return min(coarse_factor, _mnist_reduction(seen.box, coarse_factor, keep)), seen
-
-    def _look(self, image):
-        """Grayscale, light on dark, normalized, with what was learnt on the way (a ``_Seen``)."""
-        gray = to_grayscale(image)
-        if self.normalize == "levels":
-            analysis = analyse(gray, polarity=self.polarity)
-            low, high = sorted((analysis.paper, analysis.ink))
-            return _Seen(analysis.ink_amount(gray), analysis.inverted, low, high, analysis)
+    def _normalized(self, image, gray):
+        """The ``_Seen`` of normalize 'percentile', 'minmax' or 'none': levels from the intensity statistics."""
         # Intensity statistics from at most ~16k evenly spread pixels: as good, and much cheaper on large scans.
         # 8-bit gray scans get them from the raw bytes, through a histogram.
         bytes_ = image.dtype == np.uint8 and image.ndim == 2
@@ -439,47 +495,81 @@ def frame_like_mnist(gray, *, fast=True, box=None):
     known. Returns the digit and ``(scale, centre_row, centre_col)``: model
     pixels per input pixel, and where the centre of mass lies in the input.
     """
-    coarse = min(gray.shape) // COARSE_SIZE
-    if fast and coarse > 1:
-        factor = _mnist_reduction(_ink_box(block_mean(gray, coarse)), coarse)
-        if factor > 1:
-            digit, placement = frame_like_mnist(block_mean(gray, factor), fast=False)
-            return digit, _enlarged(placement, factor)
-    top, left, bottom, right = box or _ink_box(gray)
-    scale = DIGIT_SIZE / max(bottom - top, right - left)
-    weight = np.clip(gray[top:bottom, left:right] - INK_THRESHOLD, 0.0, None)
-    total = weight.sum()
-    if total > 0:  # the centre of mass of the ink's box
-        centre = (
-            weight.sum(axis=1) @ np.arange(top, bottom) / total,
-            weight.sum(axis=0) @ np.arange(left, right) / total,
-        )
-    else:
-        centre = ((top + bottom - 1) / 2, (left + right - 1) / 2)
+    (digit,), (placement,) = _frame_mnist([gray], [box], fast=fast)
+    return digit, placement
+
+
+def _frame_mnist(grays, boxes, *, fast):
+    """``frame_like_mnist`` for lists of images and boxes (None where unknown): lists of digits and placements.
+    Images of one shape are framed at once, each exactly as alone."""
+    digits, placements, groups = [None] * len(grays), [None] * len(grays), {}
+    for index, gray in enumerate(grays):
+        coarse = min(gray.shape) // COARSE_SIZE
+        if fast and coarse > 1:
+            factor = _mnist_reduction(_ink_box(block_mean(gray, coarse)), coarse)
+            if factor > 1:
+                digit, placement = frame_like_mnist(block_mean(gray, factor), fast=False)
+                digits[index], placements[index] = digit, _enlarged(placement, factor)
+                continue
+        groups.setdefault(gray.shape, []).append(index)
+    for indices in groups.values():
+        stack = np.stack([grays[index] for index in indices])
+        known = [boxes[index] for index in indices]
+        if any(box is None for box in known):
+            known = _ink_boxes(stack)
+        for index, digit, placement in zip(indices, *_frame_stack(stack, np.array(known))):
+            digits[index], placements[index] = digit, placement
+    return digits, placements
+
+
+def _frame_stack(grays, boxes):
+    """MNIST framing of a (K, M, N) stack whose ink lies in the (K, 4) ``boxes``: the (K, 28, 28) digits and the
+    placements."""
+    rows, cols = np.arange(grays.shape[1]), np.arange(grays.shape[2])
+    top, left, bottom, right = boxes.T
+    scales = DIGIT_SIZE / np.maximum(bottom - top, right - left)
+    weight = np.clip(grays - INK_THRESHOLD, 0.0, None)
+    weight *= ((rows >= top[:, None]) & (rows < bottom[:, None]))[:, :, None]  # the centre of mass of the ink's box
+    weight *= ((cols >= left[:, None]) & (cols < right[:, None]))[:, None, :]
+    down, across = weight.sum(axis=2), weight.sum(axis=1)
+    total = down.sum(axis=1)
+    weighed = total > 0
+    centre_rows, centre_cols = (top + bottom - 1) / 2, (left + right - 1) / 2
+    centre_rows[weighed] = (down * rows).sum(axis=1)[weighed] / total[weighed]
+    centre_cols[weighed] = (across * cols).sum(axis=1)[weighed] / total[weighed]
     # Anti-aliasing and resampling are separable: two small matrix products do both.
-    digit = _sampling(gray.shape[0], centre[0], scale) @ gray @ _sampling(gray.shape[1], centre[1], scale).T
-    return digit, (float(scale), float(centre[0]), float(centre[1]))
+    digits = (_sampling(grays.shape[1], centre_rows, scales) @ grays
+              @ _sampling(grays.shape[2], centre_cols, scales).transpose(0, 2, 1))
+    return digits, [(float(s), float(r), float(c)) for s, r, c in zip(scales, centre_rows, centre_cols)]
 
 
-def _sampling(length, centre, scale):
-    """The (28, length) matrix that frames one axis: row r reads the input at ``centre + (r - FRAME_CENTRE) / scale``
-    by linear interpolation, after a Gaussian blur of sigma ``(1 / scale - 1) / 2`` when shrinking (the
-    anti-aliasing of skimage.transform.resize); the input is mirrored at its edges. The same as
-    ``scipy.ndimage.gaussian_filter`` then ``affine_transform(order=1)``, both with mode 'mirror'."""
-    position = centre + (np.arange(MODEL_SIZE) - FRAME_CENTRE) / scale
+def _sampling(length, centres, scales):
+    """The (K, 28, length) matrices that frame one axis of K images: row r of image k reads the input at
+    ``centres[k] + (r - FRAME_CENTRE) / scales[k]`` by linear interpolation, after a Gaussian blur of sigma
+    ``(1 / scale - 1) / 2`` when shrinking (the anti-aliasing of skimage.transform.resize); the input is mirrored at
+    its edges. The same as ``scipy.ndimage.gaussian_filter`` then ``affine_transform(order=1)``, both with mode
+    'mirror'."""
+    centres, scales = np.atleast_1d(centres), np.atleast_1d(scales)
+    position = centres[:, None] + (np.arange(MODEL_SIZE) - FRAME_CENTRE) / scales[:, None]
     below = np.floor(position)
-    taps = _mirrored(below[:, None].astype(np.intp) + [0, 1], length)
-    weights = np.stack([1.0 - (position - below), position - below], axis=1)
-    if scale < 1:
-        sigma = (1 / scale - 1) / 2
-        offsets = np.arange(-int(4 * sigma + 0.5), int(4 * sigma + 0.5) + 1)  # scipy's radius, truncate=4
-        kernel = np.exp(-0.5 * (offsets / sigma) ** 2)
-        taps = _mirrored(taps[..., None] + offsets, length)
-        weights = weights[..., None] * (kernel / kernel.sum())
-    rows = np.broadcast_to(np.arange(MODEL_SIZE)[:, None, None], taps.reshape(MODEL_SIZE, 1, -1).shape)
-    return np.bincount((rows.ravel() * length + taps.ravel()), weights.ravel(), MODEL_SIZE * length).reshape(
-        MODEL_SIZE, length
-    )
+    taps = _mirrored(below[..., None].astype(np.intp) + [0, 1], length)
+    weights = np.stack([1.0 - (position - below), position - below], axis=-1)
+    sigmas = np.where(scales < 1, (1 / scales - 1) / 2, 0.0)
+    radii = (4 * sigmas + 0.5).astype(int)  # scipy's radius, truncate=4
+    matrices = np.empty((len(scales), MODEL_SIZE, length))
+    for radius in np.unique(radii):  # images blurred alike are sampled at once
+        chosen = np.flatnonzero(radii == radius)
+        chosen_taps, chosen_weights = taps[chosen], weights[chosen]
+        if radius > 0:
+            offsets = np.arange(-radius, radius + 1)
+            kernels = np.exp(-0.5 * (offsets / sigmas[chosen, None]) ** 2)
+            chosen_taps = _mirrored(chosen_taps[..., None] + offsets, length)
+            chosen_weights = chosen_weights[..., None] * (kernels / kernels.sum(axis=1, keepdims=True))[:, None, None]
+        cells = (np.arange(len(chosen))[:, None] * MODEL_SIZE + np.arange(MODEL_SIZE)) * length
+        index = cells.reshape(len(chosen), MODEL_SIZE, *[1] * (chosen_taps.ndim - 2)) + chosen_taps
+        matrices[chosen] = np.bincount(index.ravel(), chosen_weights.ravel(), len(chosen) * MODEL_SIZE * length
+                                       ).reshape(len(chosen), MODEL_SIZE, length)
+    return matrices
 
 
 def _placing(pixels, centre, scale):
@@ -523,12 +613,30 @@ def _enlarged(placement, factor):
 
 def _ink_box(gray):
     """(top, left, bottom, right) of the ink; the whole image for a blank page."""
+    return _ink_boxes(gray[None])[0]
+
+
+def _ink_boxes(grays):
+    """``_ink_box`` of each image of a (K, M, N) stack."""
     # 3x3 means above INK_LEVEL, the edges repeated (scipy.ndimage.uniform_filter's 'reflect'), as sums of shifts.
-    rows = np.concatenate([gray[:1], gray, gray[-1:]])
-    rows = rows[:-2] + rows[1:-1] + rows[2:]
-    sums = np.concatenate([rows[:, :1], rows, rows[:, -1:]], axis=1)
-    ink = sums[:, :-2] + sums[:, 1:-1] + sums[:, 2:] > 9 * INK_LEVEL
-    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
-    if rows.size == 0:
-        return 0, 0, gray.shape[0], gray.shape[1]
-    return int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1
+    rows = np.concatenate([grays[:, :1], grays, grays[:, -1:]], axis=1)
+    rows = rows[:, :-2] + rows[:, 1:-1] + rows[:, 2:]
+    sums = np.concatenate([rows[:, :, :1], rows, rows[:, :, -1:]], axis=2)
+    ink = sums[:, :, :-2] + sums[:, :, 1:-1] + sums[:, :, 2:] > 9 * INK_LEVEL
+    inked_rows, inked_cols = ink.any(axis=2), ink.any(axis=1)
+    boxes = []
+    for image_rows, image_cols in zip(inked_rows, inked_cols):
+        rows, cols = np.flatnonzero(image_rows), np.flatnonzero(image_cols)
+        if rows.size == 0:
+            boxes.append((0, 0, grays.shape[1], grays.shape[2]))
+        else:
+            boxes.append((int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1))
+    return boxes
+
+
+def _raised(result):
+    """``result``, or raise it if it is an exception (the many-at-once paths return, not raise, what one file
+    raised)."""
+    if isinstance(result, Exception):
+        raise result
+    return result

@@ -68,19 +68,8 @@ class Analysis:
         """Dark ink on light paper: the scan must be inverted to look like MNIST."""
         return self.paper > self.ink
 
-    def ink_amount(self, gray):
-        """``gray`` (the analysed pixels) as ink amounts in [0, 1], light on dark: 0 is clean paper, 1 clean ink,
-        after flattening the light; nothing outside the digit's strokes (and a margin around them)."""
-        flat = gray / light_field(self.light, gray.shape)
-        if self.ink == self.paper:
-            return np.zeros_like(flat)
-        amount = np.clip((flat - self.paper) / (self.ink - self.paper), 0.0, 1.0)
-        if self.region is not None:
-            amount *= self.region
-        return amount
 
-
-@functools.lru_cache(maxsize=4)  # analyse and then ink_amount ask for the same field; treat it as read-only
+@functools.lru_cache(maxsize=4)  # after and _sharpened ask for the same page's field; treat it as read-only
 def light_field(coefficients, shape, window=None, step=1, dtype=np.float64):
     """The light's relative strength (1 on average) at every pixel of an image of ``shape``: a quadratic surface
     in coordinates that run from 0 to 1 along each side, so it fits any resolution of the same page. With
@@ -90,9 +79,14 @@ def light_field(coefficients, shape, window=None, step=1, dtype=np.float64):
     if window is not None:
         top, left, bottom, right = window
         rows, cols = rows[top:bottom], cols[left:right]
-    a, b, c, d, e, f = coefficients
-    field = np.multiply.outer(rows, e * cols)  # built in place: a full-resolution page has millions of pixels
-    field += (a + b * rows + d * rows**2)[:, None]
+    return _fields(np.asarray([coefficients], dtype), rows, cols)[0]
+
+
+def _fields(coefficients, rows, cols):
+    """The light fields of (count, 6) ``coefficients`` over the grid of ``rows`` x ``cols``: (count, rows, cols)."""
+    a, b, c, d, e, f = (coefficients[:, index, None, None] for index in range(6))
+    field = (e * rows[:, None]) * cols  # built in place: a full-resolution page has millions of pixels
+    field += a + b * rows[:, None] + d * rows[:, None] ** 2
     field += c * cols + f * cols**2
     return np.clip(field, 0.2, 5.0, out=field)
 
@@ -110,163 +104,256 @@ def analyse(gray, *, polarity="auto"):
     -------
     Analysis
     """
-    flags = []
-    if min(gray.shape) < TOO_SMALL:
-        flags.append(f"too small to hold a digit ({gray.shape[0]}x{gray.shape[1]} px, under {TOO_SMALL} px)")
-    factor = max(1, min(gray.shape) // COARSE)
-    coarse = block_mean(gray, factor)
-    last = coarse.size - 1
+    return analyse_stack(gray[None], polarity=polarity)[0][0]
+
+
+def analyse_stack(grays, *, polarity="auto"):
+    """Analyse scans of one size at once; each comes out as :func:`analyse` would find it alone, to the bit.
+
+    Parameters
+    ----------
+    grays : (K, M, N) float ndarray in [0, 1]
+    polarity : {'auto', 'dark-on-light', 'light-on-dark'}
+
+    Returns
+    -------
+    analyses : list of K Analysis
+    amounts : (K, M, N) float ndarray
+        Each scan as ink amounts in [0, 1], light on dark: 0 is clean paper, 1 clean ink, after flattening the
+        light; nothing outside the digit's strokes (and a margin around them).
+    """
+    grays = np.asarray(grays, np.float32)  # float32 halves the work; levels need no more than its 7 digits
+    count, height, width = grays.shape
+    flags = [[] for _ in range(count)]
+    if min(height, width) < TOO_SMALL:
+        for found in flags:
+            found.append(f"too small to hold a digit ({height}x{width} px, under {TOO_SMALL} px)")
+    factor = max(1, min(height, width) // COARSE)
+    coarse = block_mean(grays, factor)
+    values = coarse.reshape(count, -1)
+    last = values.shape[1] - 1
     ranks = [int(0.01 * last), last // 2, (last + 1) // 2, int(0.99 * last)]
-    low, below, above, high = np.partition(coarse.ravel(), ranks)[ranks]  # the 1st, 50th and 99th percentiles
+    low, below, above, high = np.sort(values, axis=1)[:, ranks].T  # the 1st, 50th and 99th percentiles
     median = (below + above) / 2
     looks_light = high - median < median - low  # most pixels, the paper, sit nearer the light end
-    paper_is_light = {"auto": looks_light, "dark-on-light": True, "light-on-dark": False}[polarity]
-    clear = high - low > 0.05 and abs((high - median) - (median - low)) >= 0.2 * (high - low)
-    if high - low > 0.05 and not clear and polarity == "auto":
-        flags.append("polarity doubtful: as much of the page is dark as light")
-    elif clear and polarity != "auto" and paper_is_light != looks_light:
-        flags.append(f"polarity doubtful: set to {polarity}, but the page looks "
-                     f"{'dark-on-light' if looks_light else 'light-on-dark'}")
-    light, paper, noise = _fit_light(coarse, factor, gray.shape, paper_is_light)
+    paper_is_light = looks_light if polarity == "auto" else np.full(count, polarity == "dark-on-light")
+    contrasty = high - low > 0.05
+    clear = contrasty & (np.abs((high - median) - (median - low)) >= 0.2 * (high - low))
+    for index in range(count):
+        if contrasty[index] and not clear[index] and polarity == "auto":
+            flags[index].append("polarity doubtful: as much of the page is dark as light")
+        elif clear[index] and polarity != "auto" and paper_is_light[index] != looks_light[index]:
+            flags[index].append(f"polarity doubtful: set to {polarity}, but the page looks "
+                                f"{'dark-on-light' if looks_light[index] else 'light-on-dark'}")
+    light, paper, noise = _fit_light(coarse, factor, (height, width), paper_is_light)
     noise *= factor  # the coarse copy averaged factor x factor pixels
-    flat = gray / light_field(light, gray.shape)
-    smooth = ndimage.uniform_filter(flat, 5, mode="nearest")
-    sign = -1.0 if paper_is_light else 1.0
+    grid = (np.linspace(0.0, 1.0, n, dtype=np.float32) for n in (height, width))
+    flat = grays / _fields(light.astype(np.float32), *grid)
+    smooth = ndimage.uniform_filter(flat, (1, 5, 5), mode="nearest")
+    sign = np.where(paper_is_light, -1.0, 1.0)
     # The ink's level, roughly, from the pixels clearly off the paper (five times the noise left after the 5x5 mean,
     # which divides it by 5); then the digit, from the pixels nearer that level than the paper's.
-    clearly = (smooth - paper) * sign > max(noise, 0.08)
-    digit, box, more, region = None, None, [], None
-    if clearly.any():
-        ink = float(_median(flat[clearly]))
-        digit, box, more = _digit_components(_without_lines((smooth - paper) / (ink - paper) > 0.5))
-    if digit is None:
-        flags.append("no ink found: the page looks blank")
-        ink = paper - 0.5 if paper_is_light else paper + 0.5
-        box = (0, 0, gray.shape[0], gray.shape[1])
-    else:
-        # Medians of the full-resolution pixels: noise clipped at black or white does not move them, as it moves
-        # the means of the coarse copy.
-        step = max(1, gray.size // 20000)
-        region = grown(digit, max(1, round(0.015 * max(box[2] - box[0], box[3] - box[1]))))
-        off_digit = ~region
-        paper = float(_median(flat.ravel()[::step][off_digit.ravel()[::step]])) if off_digit.any() else paper
-        core = ndimage.minimum_filter(digit, 3) if digit.sum() > 50 else digit
-        ink = float(_median(flat[core])) if core.any() else float(_median(flat[digit]))
-        if box[2] - box[0] < TOO_SMALL and box[3] - box[1] < TOO_SMALL and not flags:
-            flags.append(f"the ink is too small to be a digit (under {TOO_SMALL} px)")
-        flags.extend(more)
-    return Analysis(
-        tuple(light), float(paper), float(ink), tuple(int(v) for v in box), region, float(noise), tuple(flags)
-    )
+    clearly = smooth * _column(sign) > _column(paper * sign + np.maximum(noise, 0.08))
+    found = clearly.any(axis=(1, 2))
+    ink = _medians(flat, clearly)
+    with np.errstate(invalid="ignore"):  # no ink found: the level is inf, and nothing is inked
+        towards_ink = np.nan_to_num(np.sign(ink - paper))
+        inked = smooth * _column(towards_ink) > _column((paper + ink) / 2 * towards_ink)
+    digits, boxes, more = _digit_components(_without_lines(inked))
+    found = np.array([box is not None for box in boxes], bool)
+    sizes = np.array([max(box[2] - box[0], box[3] - box[1]) if box is not None else 0 for box in boxes])
+    margins = np.maximum(1, np.round(0.015 * sizes)).astype(int)
+    regions = np.zeros_like(digits)
+    for margin in np.unique(margins[found]):
+        chosen = found & (margins == margin)
+        regions[chosen] = grown(digits[chosen], int(margin))
+    # Medians of the full-resolution pixels: noise clipped at black or white does not move them, as it moves the
+    # means of the coarse copy.
+    step = max(1, height * width // 20000)
+    sampled = (flat.reshape(count, -1)[:, ::step], ~regions.reshape(count, -1)[:, ::step])
+    paper = np.where(found & sampled[1].any(axis=1), _medians(*sampled), paper)
+    cores = digits.copy()
+    large = digits.sum(axis=(1, 2)) > 50
+    cores[large] = ndimage.minimum_filter(digits[large], (1, 3, 3))
+    thin = ~cores.any(axis=(1, 2))
+    cores[thin] = digits[thin]
+    ink = np.where(found, _medians(flat, cores), paper + 0.5 * sign)  # no ink: a level on the paper's far side
+    analyses = []
+    for index in range(count):
+        box = boxes[index]
+        if box is None:
+            flags[index].append("no ink found: the page looks blank")
+            box = (0, 0, height, width)
+        else:
+            if box[2] - box[0] < TOO_SMALL and box[3] - box[1] < TOO_SMALL and not flags[index]:
+                flags[index].append(f"the ink is too small to be a digit (under {TOO_SMALL} px)")
+            flags[index].extend(more[index])
+        analyses.append(Analysis(tuple(float(v) for v in light[index]), float(paper[index]), float(ink[index]),
+                                 tuple(int(v) for v in box), regions[index] if found[index] else None,
+                                 float(noise[index]), tuple(flags[index])))
+    amounts = np.subtract(flat, _column(paper), out=flat)
+    with np.errstate(divide="ignore"):
+        amounts *= _column(np.where(ink == paper, 0.0, 1 / (ink - paper)))
+    np.clip(amounts, 0.0, 1.0, out=amounts)
+    amounts[found] *= regions[found]
+    return analyses, amounts
+
+
+def _column(values):
+    """Per-image values as a (K, 1, 1) float32 array, to broadcast over a stack of images without a float64 copy."""
+    return np.asarray(values, np.float32)[:, None, None]
+
+
+def _medians(values, masks):
+    """The median of each of ``values``' (K, ...) images over its mask (the upper one for an even count; inf for an
+    empty mask): order statistics, without ``np.median``'s overhead, the same whatever the other images are."""
+    values, masks = values.reshape(len(values), -1), masks.reshape(len(masks), -1)
+    counts = masks.sum(axis=1)
+    if len(values) == 1:  # one partition beats sorting a large image
+        chosen = values[0][masks[0]]
+        return np.array([_median(chosen) if chosen.size else np.inf])
+    if counts.max() < values.shape[1] // 2:  # few pixels masked: sort them alone, each image's row padded with inf
+        chosen = values[masks]
+        packed = np.full((len(values), max(1, counts.max())), np.inf)
+        starts = np.cumsum(counts) - counts
+        packed[np.repeat(np.arange(len(values)), counts), np.arange(len(chosen)) - np.repeat(starts, counts)] = chosen
+        values, masks = packed, None
+    ordered = np.sort(values if masks is None else np.where(masks, values, np.inf), axis=1)
+    return ordered[np.arange(len(values)), counts // 2]
 
 
 def _median(values):
-    """The median of a 1-D array (the upper one for an even count): one partition, without ``np.median``'s
-    overhead, which these small arrays would feel."""
+    """The median of a 1-D array (the upper one for an even count): one partition."""
     middle = len(values) // 2
     return np.partition(values, middle)[middle]
 
 
 def grown(mask, pixels):
-    """``mask`` grown by ``pixels`` in every direction (a square), as fast for a wide margin as for a thin one."""
-    return ndimage.maximum_filter(mask, 2 * pixels + 1)
+    """``mask`` grown by ``pixels`` in every direction (a square), as fast for a wide margin as for a thin one;
+    a (K, M, N) stack image by image."""
+    size = 2 * pixels + 1
+    return ndimage.maximum_filter(mask, (1, size, size) if mask.ndim == 3 else size)
 
 
 def block_mean(image, factor):
-    """Integer-factor reduction by block averaging; a remainder of fewer than ``factor`` rows or columns is dropped."""
+    """Integer-factor reduction by block averaging of the last two axes; a remainder of fewer than ``factor`` rows
+    or columns is dropped."""
     if factor == 1:
         return image
-    rows, cols = (image.shape[0] // factor) * factor, (image.shape[1] // factor) * factor
-    return image[:rows, :cols].reshape(rows // factor, factor, cols // factor, factor).mean(axis=(1, 3))
+    *lead, rows, cols = image.shape
+    rows, cols = (rows // factor) * factor, (cols // factor) * factor
+    # Sums of strided slices: numpy reduces a reshaped block's short axes several times slower.
+    across = sum(image[..., :rows, offset:cols:factor] for offset in range(factor))
+    return sum(across[..., offset:rows:factor, :] for offset in range(factor)) * (1 / factor**2)
 
 
 def _fit_light(coarse, factor, shape, paper_is_light, rounds=2):
-    """Fit a quadratic surface to the paper's pixels, again and again without those it does not fit (the ink,
-    specks). Returns the surface's coefficients scaled to average 1, the paper level under average light, and the
-    noise's standard deviation on the paper. ``coarse`` is the scan of ``shape`` reduced ``factor`` times."""
-    reduced = max(1, min(coarse.shape) // FIT)
+    """Fit a quadratic surface to each image's paper pixels, again and again without those it does not fit (the
+    ink, specks). Returns the (K, 6) coefficients, each surface scaled to average 1, the paper levels under
+    average light, and the noise's standard deviations on the paper. ``coarse`` holds K scans of ``shape``
+    reduced ``factor`` times."""
+    count = len(coarse)
+    reduced = max(1, min(coarse.shape[1:]) // FIT)
     coarse = block_mean(coarse, reduced)
-    terms = _surface_terms(coarse.shape, factor * reduced, shape)
-    values = coarse.ravel()
-    sign = 1.0 if paper_is_light else -1.0
-    middle = _median(values)
-    paper = (values - middle) * sign > -0.5 * np.ptp(values)  # a first guess: everything but strong ink
-    coefficients, noise = np.array([middle, 0, 0, 0, 0, 0], float), 0.0
+    terms, monomials, pairs = _surface_terms(coarse.shape[1:], factor * reduced, shape)
+    values = coarse.reshape(count, -1).astype(np.float64)
+    sign = np.where(paper_is_light, 1.0, -1.0)[:, None]
+    middle = values.shape[1] // 2
+    centre = np.partition(values, middle, axis=1)[:, middle]
+    paper = (values - centre[:, None]) * sign > -0.5 * np.ptp(values, axis=1)[:, None]  # all but strong ink
+    coefficients = np.zeros((count, 6))
+    coefficients[:, 0] = centre
+    noise, running = np.zeros(count), np.ones(count, bool)
     for _ in range(rounds):
-        if paper.sum() < 12:
+        running &= paper.sum(axis=1) >= 12
+        if not running.any():
             break
-        used = terms[paper]  # normal equations by einsum: BLAS's threads would fight the worker processes
-        coefficients = np.linalg.solve(np.einsum("ij,ik->jk", used, used) + 1e-9 * np.eye(6),
-                                       np.einsum("ij,i->j", used, values[paper]))
-        residual = values - np.einsum("ij,j->i", terms, coefficients)
-        on_paper = residual[paper]
-        noise = 1.4826 * float(_median(np.abs(on_paper - _median(on_paper))))
-        paper = residual * sign > -max(3 * noise, 0.01)
-    surface = np.einsum("ij,j->i", terms, coefficients)
-    level = float(surface.mean())
+        # Normal equations from sums of the surface's monomials over the paper, by einsum, image by image alike:
+        # BLAS's threads would fight the worker processes.
+        weights = paper.astype(float)
+        normal = np.einsum("ki,ij->kj", weights, monomials)[:, pairs] + 1e-9 * np.eye(6)
+        solved = np.linalg.solve(normal, np.einsum("ki,ij->kj", weights * values, terms)[..., None])[..., 0]
+        residual = values - np.einsum("ij,kj->ki", terms, solved)
+        spread = np.abs(residual - _medians(residual, paper)[:, None])
+        found = 1.4826 * _medians(spread, paper)
+        coefficients[running], noise[running] = solved[running], found[running]
+        paper[running] = (residual * sign > -np.maximum(3 * found, 0.01)[:, None])[running]
+    level = np.einsum("ij,kj->ki", terms, coefficients).mean(axis=1)
     noise *= reduced  # the copy averaged reduced x reduced pixels
-    if abs(level) < 1e-6:
-        return (1.0, 0, 0, 0, 0, 0), level, noise
-    return tuple(float(c) for c in coefficients / level), level, noise
+    dark = np.abs(level) < 1e-6
+    light = coefficients / np.where(dark, 1.0, level)[:, None]
+    light[dark] = (1.0, 0, 0, 0, 0, 0)
+    return light, level, noise
 
 
 @functools.lru_cache(maxsize=16)
 def _surface_terms(shape, factor, full_shape):
-    """The (pixels, 6) terms 1, y, x, y², xy, x² of a quadratic surface over a copy of ``shape`` made by averaging
-    ``factor`` x ``factor`` blocks of an image of ``full_shape``: each block at its centre, in the full image's
-    coordinates, which run from 0 to 1 along each side as in ``light_field`` (the blocks leave out a remainder)."""
+    """For a quadratic surface over a copy of ``shape`` made by averaging ``factor`` x ``factor`` blocks of an image
+    of ``full_shape``: its (pixels, 6) terms 1, y, x, y², xy, x², each block at its centre, in the full image's
+    coordinates, which run from 0 to 1 along each side as in ``light_field`` (the blocks leave out a remainder);
+    the (pixels, 15) monomials of degree up to 4 whose sums make the normal equations; and the (6, 6) indices
+    of those monomials that each pair of terms multiplies to."""
     rows, cols = np.meshgrid(*((np.arange(n) * factor + (factor - 1) / 2) / max(1, full - 1)
                                for n, full in zip(shape, full_shape)), indexing="ij")
-    return np.stack([np.ones_like(rows), rows, cols, rows**2, rows * cols, cols**2], axis=-1).reshape(-1, 6)
+    rows, cols = rows.ravel(), cols.ravel()
+    powers = [(i, j) for i in range(5) for j in range(5 - i)]  # y**i * x**j
+    monomials = np.stack([rows**i * cols**j for i, j in powers], axis=-1)
+    exponents = [(0, 0), (1, 0), (0, 1), (2, 0), (1, 1), (0, 2)]
+    pairs = np.array([[powers.index((i + k, j + m)) for k, m in exponents] for i, j in exponents])
+    terms = monomials[:, [powers.index(power) for power in exponents]]
+    return terms, monomials, pairs
 
 
 def _without_lines(inked):
-    """``inked`` less the rows and columns that ink covers almost from edge to edge: ruled lines, page edges."""
+    """A (K, M, N) stack of masks less the rows and columns that ink covers almost from edge to edge: ruled lines,
+    page edges."""
     inked = inked.copy()
-    for axis in (0, 1):
-        covered = inked.mean(axis=1 - axis) > LINE_COVER
-        if covered.any() and covered.mean() < 0.5:
-            if axis == 0:
-                inked[covered, :] = False
-            else:
-                inked[:, covered] = False
+    for axis in (1, 2):
+        covered = inked.mean(axis=3 - axis) > LINE_COVER
+        lined = covered & (covered.any(axis=1) & (covered.mean(axis=1) < 0.5))[:, None]
+        inked &= ~(lined[:, :, None] if axis == 1 else lined[:, None, :])
     return inked
 
 
 def _digit_components(inked):
-    """``(digit mask, box, flags)`` from the inked pixels' connected components: the one with the most ink, and
-    the parts close to it that are large enough to be strokes; specks and far marks are left out."""
-    if inked is None or not inked.any():
-        return None, None, []
-    labels, count = ndimage.label(inked, structure=np.ones((3, 3)))
-    areas = np.bincount(labels.ravel())[1:]
-    boxes = ndimage.find_objects(labels)
-    main = int(np.argmax(areas))
-    top, left, bottom, right = _box(boxes[main])
-    size = max(bottom - top, right - left)
-    keep, flags = [main], []
-    for index in np.argsort(-areas):
-        if index == main or areas[index] < DIGIT_PART * areas[main]:
-            continue
-        part_top, part_left, part_bottom, part_right = _box(boxes[index])
-        gap = max(part_top - bottom, top - part_bottom, part_left - right, left - part_right, 0)
-        digit_sized = areas[index] >= DIGIT_SIZED * areas[main] and part_bottom - part_top >= 0.6 * (bottom - top)
-        beside = part_left >= right - 0.1 * size or part_right <= left + 0.1 * size
-        if digit_sized and beside:
-            flags.append("several separate digit-sized marks: one image should hold one digit")
-            continue
-        if gap <= 0.5 * size:
-            keep.append(index)
-    kept = np.zeros(count + 1, bool)
-    kept[np.asarray(keep) + 1] = True
-    digit = kept[labels]
-    rows, cols = np.flatnonzero(digit.any(axis=1)), np.flatnonzero(digit.any(axis=0))
-    box = (int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1)
-    return digit, box, flags[:1]
-
-
-def _box(slices):
-    return slices[0].start, slices[1].start, slices[0].stop, slices[1].stop
+    """``(digits, boxes, flags)`` from each (K, M, N) mask's connected components: the one with the most ink, and
+    the parts close to it that are large enough to be strokes; specks and far marks are left out. ``boxes`` holds
+    each digit's (top, left, bottom, right), or None where there is no ink."""
+    count = len(inked)
+    within = np.zeros((3, 3, 3), bool)
+    within[1] = True  # connected within an image, never across images
+    labels, total = ndimage.label(inked, structure=within)
+    flags = [[] for _ in range(count)]
+    if total == 0:
+        return np.zeros_like(inked), [None] * count, flags
+    areas = np.bincount(labels[inked], minlength=total + 1)[1:]
+    image, top, left, bottom, right = np.array(
+        [(s[0].start, s[1].start, s[2].start, s[1].stop, s[2].stop) for s in ndimage.find_objects(labels)]
+    ).T
+    # Each image's main component: the most ink, the first on a tie (labels run image by image, in raster order).
+    order = np.lexsort((np.arange(total), -areas, image))
+    first = np.r_[True, image[order][1:] != image[order][:-1]]
+    main = np.zeros(count, int)
+    main[image[order[first]]] = order[first]
+    main = main[image]
+    size = np.maximum(bottom - top, right - left)[main]
+    candidate = (np.arange(total) != main) & (areas >= DIGIT_PART * areas[main])
+    gap = np.maximum.reduce([top - bottom[main], top[main] - bottom, left - right[main], left[main] - right,
+                             np.zeros(total, int)])
+    digit_sized = (areas >= DIGIT_SIZED * areas[main]) & (bottom - top >= 0.6 * (bottom - top)[main])
+    beside = (left >= right[main] - 0.1 * size) | (right <= left[main] + 0.1 * size)
+    another = candidate & digit_sized & beside
+    for index in np.unique(image[another]):
+        flags[index].append("several separate digit-sized marks: one image should hold one digit")
+    kept = np.zeros(total + 1, bool)
+    kept[1:] = (np.arange(total) == main) | (candidate & ~another & (gap <= 0.5 * size))
+    digits = kept[labels]
+    rows, cols = digits.any(axis=2), digits.any(axis=1)
+    boxes = [None] * count
+    for index in np.flatnonzero(rows.any(axis=1)):
+        ink_rows, ink_cols = np.flatnonzero(rows[index]), np.flatnonzero(cols[index])
+        boxes[index] = (int(ink_rows[0]), int(ink_cols[0]), int(ink_rows[-1]) + 1, int(ink_cols[-1]) + 1)
+    return digits, boxes, flags
 
 
 def digit_parts(inked):

@@ -76,15 +76,15 @@ def denoise_files(sources, suffixes, settings, model):
     adapter = ScanAdapter.from_settings(settings)
     outcomes = [Outcome() for _ in sources]
     ready = []
-    for index, source in enumerate(sources):
-        try:
-            ready.append((index, *adapter.read(source, max_pixels=settings.max_pixels)))
-        except ScanError as error:
-            outcomes[index].error = error.reason
-        except DigitDenoiseError as error:
-            outcomes[index].error = str(error)
-        except Exception as error:  # an odd file must not stop the run, whatever its decoder raises
-            outcomes[index].error = f"cannot decode ({type(error).__name__}: {error})"
+    for index, adapted in enumerate(adapter.read_many(sources, max_pixels=settings.max_pixels)):
+        if isinstance(adapted, ScanError):
+            outcomes[index].error = adapted.reason
+        elif isinstance(adapted, DigitDenoiseError):
+            outcomes[index].error = str(adapted)
+        elif isinstance(adapted, Exception):  # an odd file must not stop the run, whatever its decoder raises
+            outcomes[index].error = f"cannot decode ({type(adapted).__name__}: {adapted})"
+        else:
+            ready.append((index, *adapted))
     if not ready:
         return BatchResult(outcomes, load_seconds)
     results = denoiser.denoise(np.stack([digit for _, digit, _ in ready]))

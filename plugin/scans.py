@@ -1,5 +1,6 @@
 """Reading scans from disk and writing results back, atomically (Pillow)."""
 
+import contextlib
 import dataclasses
 import functools
 import os
@@ -88,20 +89,92 @@ def read_scan(path, *, max_pixels=50_000_000, reduction=None, keep_full=False):
         Naming ``path``: unreadable, not an image, truncated or corrupt, holding
         several pages or frames, or larger than ``max_pixels``.
     """
+    reductions = None if reduction is None else lambda copies: [reduction(*copy) for copy in copies]
+    (scan,) = read_scans([path], max_pixels=max_pixels, reductions=reductions, keep_full=keep_full)
+    if isinstance(scan, Exception):
+        raise scan
+    return scan
+
+
+HELD_PIXELS = 1 << 25  # decoded pixels held at once while read_scans decides how far to shrink them
+
+
+def read_scans(paths, *, max_pixels=50_000_000, reductions=None, keep_full=False):
+    """:func:`read_scan` for several files, with one call of ``reductions`` for many of them.
+
+    ``reductions(copies) -> factors`` takes a list of ``(coarse_pixels, coarse_factor)``, one per file that may be
+    shrunk, and returns their factors (so that a caller can analyse many coarse copies at once), or for a copy it
+    cannot make sense of, the exception that says why. Returns a list
+    with a ``Scan`` for each path, or the exception that stopped it: a ``ScanError`` naming the file, or whatever
+    else its decoder raised. At most about ``HELD_PIXELS`` decoded pixels are held at once.
+    """
+    results, waiting, held = [None] * len(paths), [], 0
+
+    def settle():
+        copies = [(decoded.coarse, decoded.coarse_factor) for _, decoded in waiting]
+        for (index, decoded), factor in zip(waiting, reductions(copies) if copies else []):
+            try:
+                with _reading(decoded.name, max_pixels):
+                    if isinstance(factor, Exception):  # the reduction could not make sense of these pixels
+                        raise factor
+                    results[index] = decoded.scan(factor, keep_full)
+            except Exception as error:  # one odd file must not stop the others, whatever its decoder raises
+                results[index] = error
+        waiting.clear()
+
+    for index, path in enumerate(paths):
+        try:
+            decoded = _decode(path, max_pixels, coarse=reductions is not None)
+        except Exception as error:
+            results[index] = error
+            continue
+        if decoded.coarse is None:
+            results[index] = decoded.scan(1, keep_full)
+            continue
+        waiting.append((index, decoded))
+        held += decoded.image.width * decoded.image.height
+        if held > HELD_PIXELS:
+            settle()
+            held = 0
+    settle()
+    return results
+
+
+@dataclasses.dataclass
+class _Decoded:
+    """A decoded image (Pillow, in a mode it can reduce) and, when it may be shrunk, its coarse copy."""
+
+    name: object
+    image: object
+    metadata: dict
+    coarse: np.ndarray = None
+    coarse_factor: int = 1
+
+    def scan(self, factor, keep_full):
+        shape = (self.image.height, self.image.width)
+        full = _to_array(self.image) if keep_full and factor > 1 else None
+        if factor == 1:
+            return Scan(_to_array(self.image), shape, 1, self.metadata)
+        if factor == self.coarse_factor:
+            return Scan(self.coarse, shape, factor, self.metadata, full)  # the very pixels the reduction saw
+        return Scan(_to_array(self.image.reduce(factor)), shape, factor, self.metadata, full)
+
+
+def _decode(path, max_pixels, *, coarse):
+    """Decode ``path`` into a ``_Decoded``, with a coarse copy when ``coarse`` and the image is large enough."""
     from PIL import Image, ImageOps
 
     path = Path(path) if isinstance(path, str) else path
     name = path if isinstance(path, Path) else getattr(path, "name", "<stream>")
-    too_large = f"over the limit of {max_pixels:,} pixels; raise max_pixels if the file is trusted"
     if Image.MAX_IMAGE_PIXELS is not None and max_pixels > Image.MAX_IMAGE_PIXELS:
         Image.MAX_IMAGE_PIXELS = max_pixels  # our own check below is the guard; Pillow's must not undercut it
-    try:
+    with _reading(name, max_pixels):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # checked against max_pixels below
             with Image.open(path) as image:
                 width, height = image.size
                 if width * height > max_pixels:
-                    raise ScanError(f"{width}x{height} is {too_large}", name)
+                    raise ScanError(f"{width}x{height} is {_too_large(max_pixels)}", name)
                 pages = getattr(image, "n_frames", 1)
                 if pages > 1:
                     raise ScanError(
@@ -112,18 +185,25 @@ def read_scan(path, *, max_pixels=50_000_000, reduction=None, keep_full=False):
                     image = ImageOps.exif_transpose(image)
                 metadata = {key: image.info[key] for key in KEPT_METADATA if image.info.get(key)}
                 image = _decodable(image)
-                shape, factor = (image.height, image.width), 1
-                coarse_factor = min(image.size) // COARSE_SIZE
-                if reduction is not None and coarse_factor > 1 and image.mode in _REDUCIBLE:
-                    coarse = _to_array(image.reduce(coarse_factor))
-                    factor = reduction(coarse, coarse_factor)
-                    full = _to_array(image) if keep_full and factor > 1 else None
-                    if factor == coarse_factor:
-                        return Scan(coarse, shape, factor, metadata, full)  # the very pixels the callback saw
-                    if factor > 1:
-                        image = image.reduce(factor)
-                    return Scan(_to_array(image), shape, factor, metadata, full)
-                return Scan(_to_array(image), shape, factor, metadata)
+                image.load()
+        decoded = _Decoded(name, image, metadata)
+        coarse_factor = min(image.size) // COARSE_SIZE
+        if coarse and coarse_factor > 1 and image.mode in _REDUCIBLE:
+            decoded.coarse, decoded.coarse_factor = _to_array(image.reduce(coarse_factor)), coarse_factor
+        return decoded
+
+
+def _too_large(max_pixels):
+    return f"over the limit of {max_pixels:,} pixels; raise max_pixels if the file is trusted"
+
+
+@contextlib.contextmanager
+def _reading(name, max_pixels):
+    """Pillow's and the system's errors while reading ``name``, as ``ScanError``s that name it and say what to do."""
+    from PIL import Image
+
+    try:
+        yield
     except ScanError as error:
         if error.path is None:
             raise ScanError(error.reason, name) from None
@@ -131,7 +211,7 @@ def read_scan(path, *, max_pixels=50_000_000, reduction=None, keep_full=False):
     except PermissionError as error:
         raise ScanError("permission denied; make it readable", name) from error
     except Image.DecompressionBombError as error:
-        raise ScanError(f"the image is {too_large}", name) from error
+        raise ScanError(f"the image is {_too_large(max_pixels)}", name) from error
     except Image.UnidentifiedImageError as error:
         raise ScanError("not a readable image (Pillow does not recognise its format)", name) from error
     except MemoryError as error:

@@ -127,7 +127,7 @@ def test_a_centred_disc_frames_symmetric_under_a_half_turn(side):
     centre = (side - 1) / 2
     scan = np.where(np.hypot(rows - centre, cols - centre) < side / 3, 0.1, 0.9)
     digit, _ = ScanAdapter().before(scan)
-    np.testing.assert_allclose(digit, digit[::-1, ::-1], atol=1e-6)
+    np.testing.assert_allclose(digit, digit[::-1, ::-1], atol=1e-4)  # the analysis works in float32
 
 
 def test_docstring_examples():
@@ -175,7 +175,7 @@ def test_framing_arithmetic_matches_scipy_ndimage():
             expected, [1 / scale, 1 / scale], offset=[c - FRAME_CENTRE / scale for c in centre],
             output_shape=(28, 28), order=1, mode="mirror",
         )
-        framed = _sampling(height, centre[0], scale) @ gray @ _sampling(width, centre[1], scale).T
+        framed = _sampling(height, centre[0], scale)[0] @ gray @ _sampling(width, centre[1], scale)[0].T
         np.testing.assert_allclose(framed, expected, atol=1e-12)
         digit = rng.random((28, 28))  # and back: the frame placed on the scan, paper (0) around it
         expected = ndimage.affine_transform(
@@ -209,8 +209,12 @@ def test_a_large_scan_is_analysed_once_when_its_coarse_copy_holds_the_digit_larg
     scan = np.full((512, 512), 230, np.uint8)
     scan[60:460, 200:300] = 30  # a 400 px stroke: its coarse copy (8 times smaller) still holds it at 50 px
     Image.fromarray(scan).save(tmp_path / "large.png")
-    calls = []
-    analyse = digit_denoise.adapter.analyse
-    monkeypatch.setattr(digit_denoise.adapter, "analyse", lambda *a, **k: calls.append(a[0].shape) or analyse(*a, **k))
+    calls, analyse = [], digit_denoise.adapter.analyse_stack
+
+    def counted(grays, **options):
+        calls.append(grays.shape)
+        return analyse(grays, **options)
+
+    monkeypatch.setattr(digit_denoise.adapter, "analyse_stack", counted)
     digit, frame = ScanAdapter().read(tmp_path / "large.png")
-    assert calls == [(64, 64)] and digit.shape == (28, 28) and frame.shape == (512, 512)
+    assert calls == [(1, 64, 64)] and digit.shape == (28, 28) and frame.shape == (512, 512)

@@ -5,7 +5,7 @@ import pytest
 from helpers import make_scan
 from PIL import Image
 
-from digit_denoise import ScanAdapter, denoise_folder, load_denoiser
+from digit_denoise import ScanAdapter, ScanError, denoise_folder, load_denoiser
 from digit_denoise.scans import read_scan
 
 
@@ -60,3 +60,32 @@ def test_shrinking_on_decode_loses_nothing_against_the_slow_path(tmp_path, digit
         shrunk_digits.append(fast.before(scan)[0])
     truths = np.array(truths)
     assert score(truths, np.array(shrunk_digits))[0] > score(truths, np.array(slow_digits))[0] - 0.5
+
+
+@pytest.mark.parametrize("settings", [{}, {"size": "original"}, {"normalize": "percentile"}, {"framing": "resize"}])
+def test_scans_adapted_together_equal_each_adapted_alone(tmp_path, digits, settings):
+    """read_many analyses and frames scans of one size at once: each comes out exactly as read alone gives it, and a
+    file that cannot be read spoils none of the others."""
+    rng = np.random.default_rng(5)
+    sources = []
+    for index in range(24):
+        size = (256, 256) if index % 3 else tuple(int(v) for v in rng.integers(70, 300, 2))  # mostly one size
+        offset = tuple(int(v) for v in rng.integers(0, np.subtract(size, 56)))
+        scan = make_scan(digits[index], size=size, offset=offset, noise=rng.uniform(0.0, 0.2), rng=rng)
+        if index % 5 == 0:  # several sizes of digit: the frames blur them by different amounts
+            scan = np.kron(scan, np.ones((2, 2)))[: size[0], : size[1]]
+        path = tmp_path / f"{index:02d}.png"
+        Image.fromarray((scan * 255).round().astype(np.uint8)).save(path)
+        sources.append(path)
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    sources.insert(7, tmp_path / "broken.png")
+    adapter = ScanAdapter(**settings)
+    together = adapter.read_many(sources)
+    assert isinstance(together[7], ScanError) and "broken.png" in str(together[7])
+    for source, (digit, frame) in zip(sources[:7] + sources[8:], together[:7] + together[8:]):
+        alone, alone_frame = adapter.read(source)
+        np.testing.assert_array_equal(digit, alone, err_msg=str(source))
+        assert frame.placement == alone_frame.placement and frame.analysis == alone_frame.analysis
+        assert frame.trust == alone_frame.trust
+        if frame.sharp is not None:
+            np.testing.assert_array_equal(frame.sharp, alone_frame.sharp)
