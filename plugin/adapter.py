@@ -27,7 +27,7 @@ INK_LEVEL = 0.5  # a 3x3 mean above this is ink, when finding the digit's box
 SHRUNK_INK = 30  # px: a digit shrunk before framing keeps 1.5x the resolution it is framed to
 ANALYSED_INK = 96  # px: at size 'original', the copy the page is analysed on keeps the digit this large
 STATISTICS_SAMPLE = 1 << 14
-STACKED_PIXELS = 1 << 20  # scans of one size are analysed this many pixels at a time (256 of 64x64)
+STACKED_PIXELS = 1 << 18  # scans of one size are analysed this many pixels at a time (64 of 64x64)
 
 
 @dataclasses.dataclass(frozen=True)

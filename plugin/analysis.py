@@ -174,7 +174,7 @@ def analyse_stack(grays, *, polarity="auto"):
     paper = np.where(found & sampled[1].any(axis=1), _medians(*sampled), paper)
     cores = digits.copy()
     large = digits.sum(axis=(1, 2)) > 50
-    cores[large] = ndimage.minimum_filter(digits[large], (1, 3, 3))
+    cores[large] = ~grown(~digits[large], 1)  # eroded by a 3x3 square
     thin = ~cores.any(axis=(1, 2))
     cores[thin] = digits[thin]
     ink = np.where(found, _medians(flat, cores), paper + 0.5 * sign)  # no ink: a level on the paper's far side
@@ -214,7 +214,7 @@ def _medians(values, masks):
         return np.array([_median(chosen) if chosen.size else np.inf])
     if counts.max() < values.shape[1] // 2:  # few pixels masked: sort them alone, each image's row padded with inf
         chosen = values[masks]
-        packed = np.full((len(values), max(1, counts.max())), np.inf)
+        packed = np.full((len(values), max(1, counts.max())), np.inf, values.dtype)
         starts = np.cumsum(counts) - counts
         packed[np.repeat(np.arange(len(values)), counts), np.arange(len(chosen)) - np.repeat(starts, counts)] = chosen
         values, masks = packed, None
@@ -231,6 +231,14 @@ def _median(values):
 def grown(mask, pixels):
     """``mask`` grown by ``pixels`` in every direction (a square), as fast for a wide margin as for a thin one;
     a (K, M, N) stack image by image."""
+    if pixels == 1 and mask.dtype == bool:  # the analysis' usual margin: shifted ORs, several times faster
+        grown = mask.copy()
+        grown[..., 1:, :] |= mask[..., :-1, :]
+        grown[..., :-1, :] |= mask[..., 1:, :]
+        down = grown.copy()
+        grown[..., 1:] |= down[..., :-1]
+        grown[..., :-1] |= down[..., 1:]
+        return grown
     size = 2 * pixels + 1
     return ndimage.maximum_filter(mask, (1, size, size) if mask.ndim == 3 else size)
 
@@ -274,8 +282,8 @@ def _fit_light(coarse, factor, shape, paper_is_light, rounds=2):
         normal = np.einsum("ki,ij->kj", weights, monomials)[:, pairs] + 1e-9 * np.eye(6)
         solved = np.linalg.solve(normal, np.einsum("ki,ij->kj", weights * values, terms)[..., None])[..., 0]
         residual = values - np.einsum("ij,kj->ki", terms, solved)
-        spread = np.abs(residual - _medians(residual, paper)[:, None])
-        found = 1.4826 * _medians(spread, paper)
+        deviation = residual.astype(np.float32)  # enough for the noise's level, and twice as fast to sort
+        found = 1.4826 * _medians(np.abs(deviation - _medians(deviation, paper)[:, None]), paper).astype(float)
         coefficients[running], noise[running] = solved[running], found[running]
         paper[running] = (residual * sign > -np.maximum(3 * found, 0.01)[:, None])[running]
     level = np.einsum("ij,kj->ki", terms, coefficients).mean(axis=1)

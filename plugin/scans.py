@@ -96,7 +96,7 @@ def read_scan(path, *, max_pixels=50_000_000, reduction=None, keep_full=False):
     return scan
 
 
-HELD_PIXELS = 1 << 25  # decoded pixels held at once while read_scans decides how far to shrink them
+HELD_PIXELS = 1 << 22  # decoded pixels held at once while read_scans decides how far to shrink them
 
 
 def read_scans(paths, *, max_pixels=50_000_000, reductions=None, keep_full=False):
