@@ -252,9 +252,7 @@ class ScanAdapter:
                 if self.framing == "mnist":
                     seens[index].box = _ink_box(seens[index].gray)
         for shape, group in groups.items():
-            at_once = max(1, STACKED_PIXELS // (shape[0] * shape[1]))
-            for start in range(0, len(group), at_once):
-                part = group[start : start + at_once]
+            for part in _stacks(group, shape):
                 analyses, amounts = analyse_stack(np.stack([gray for _, gray in part]), polarity=self.polarity)
                 boxes = _ink_boxes(amounts) if self.framing == "mnist" else [None] * len(part)
                 for (index, _), analysis, amount, box in zip(part, analyses, amounts, boxes):
@@ -512,13 +510,14 @@ def _frame_mnist(grays, boxes, *, fast):
                 digits[index], placements[index] = digit, _enlarged(placement, factor)
                 continue
         groups.setdefault(gray.shape, []).append(index)
-    for indices in groups.values():
-        stack = np.stack([grays[index] for index in indices])
-        known = [boxes[index] for index in indices]
-        if any(box is None for box in known):
-            known = _ink_boxes(stack)
-        for index, digit, placement in zip(indices, *_frame_stack(stack, np.array(known))):
-            digits[index], placements[index] = digit, placement
+    for shape, group in groups.items():
+        for indices in _stacks(group, shape):
+            stack = np.stack([grays[index] for index in indices])
+            known = [boxes[index] for index in indices]
+            if any(box is None for box in known):
+                known = _ink_boxes(stack)
+            for index, digit, placement in zip(indices, *_frame_stack(stack, np.array(known))):
+                digits[index], placements[index] = digit, placement
     return digits, placements
 
 
@@ -632,6 +631,12 @@ def _ink_boxes(grays):
         else:
             boxes.append((int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1))
     return boxes
+
+
+def _stacks(items, shape):
+    """``items``, for images of ``shape``, in parts of at most ``STACKED_PIXELS`` pixels: what is stacked at once."""
+    at_once = max(1, STACKED_PIXELS // (shape[0] * shape[1]))
+    return [items[start : start + at_once] for start in range(0, len(items), at_once)]
 
 
 def _raised(result):
