@@ -74,6 +74,9 @@ def test_scans_adapted_together_equal_each_adapted_alone(tmp_path, digits, setti
         scan = make_scan(digits[index], size=size, offset=offset, noise=rng.uniform(0.0, 0.2), rng=rng)
         if index % 5 == 0:  # several sizes of digit: the frames blur them by different amounts
             scan = np.kron(scan, np.ones((2, 2)))[: size[0], : size[1]]
+        for _ in range(index % 4 * 3):  # dust of several sizes: components that are not the digit
+            row, col, radius = *(int(v) for v in rng.integers(0, size)), int(rng.integers(2, 9))
+            scan[max(0, row - radius) : row + radius, max(0, col - radius) : col + radius] = 0.15
         path = tmp_path / f"{index:02d}.png"
         Image.fromarray((scan * 255).round().astype(np.uint8)).save(path)
         sources.append(path)
