@@ -16,7 +16,7 @@ from skimage.util import img_as_float, img_as_ubyte, img_as_uint
 
 from digit_denoise.models import MODEL_SIZE
 
-from .analysis import Analysis, analyse_stack, block_mean, digit_parts, grown, light_field, without_bumps
+from .analysis import Analysis, analyse_stack, block_mean, boxes_of, digit_parts, grown, light_field, without_bumps
 from .errors import ScanError
 from .scans import COARSE_SIZE, Scan, read_scans
 
@@ -241,7 +241,7 @@ class ScanAdapter:
         seens, groups = [None] * len(images), {}
         for index, image in enumerate(images):
             try:
-                gray = to_grayscale(image)
+                gray = to_grayscale(image, np.float32 if self.normalize == "levels" else np.float64)
             except ScanError as error:
                 seens[index] = error
                 continue
@@ -381,11 +381,7 @@ def _sharpened(full, analysis, factor):
     window = (max(0, (top - margin) * factor), max(0, (left - margin) * factor),
               min(rows, (bottom + margin) * factor), min(cols, (right + margin) * factor))
     pixels = full[window[0] : window[2], window[1] : window[3]]
-    if pixels.dtype == np.uint8 and pixels.ndim == 2:  # the common case, without a float64 copy of the window
-        flat = pixels.astype(np.float32)
-        flat *= np.float32(1 / 255)
-    else:
-        flat = to_grayscale(pixels).astype(np.float32)
+    flat = to_grayscale(pixels, np.float32)  # float32 halves the work on a large page
     flat /= light_field(analysis.light, (rows, cols), window, dtype=np.float32)
     flat -= np.float32(analysis.paper)
     flat *= np.float32(1 / (analysis.ink - analysis.paper))
@@ -411,8 +407,8 @@ def _sharpened(full, analysis, factor):
     return np.rint(strokes * 255).astype(np.uint8), window
 
 
-def to_grayscale(image):
-    """Any supported image as a 2-D float64 array in [0, 1]; alpha composited on white."""
+def to_grayscale(image, dtype=np.float64):
+    """Any supported image as a 2-D float array in [0, 1] (float64, or ``dtype``); alpha composited on white."""
     image = np.asarray(image)
     if image.ndim == 3 and image.shape[-1] in (1, 3, 4):
         channels = image.shape[-1]
@@ -423,7 +419,7 @@ def to_grayscale(image):
     if image.size == 0:
         raise ScanError(f"the image is empty (shape {image.shape})")
     if image.dtype == np.uint8 and channels == 0:
-        return image * (1 / 255)  # what img_as_float does, without its overhead
+        return image * dtype(1 / 255)  # what img_as_float does, without its overhead
     if image.dtype.kind == "f":
         if not np.all(np.isfinite(image)):
             raise ScanError("the image holds NaN or infinite values")
@@ -438,8 +434,10 @@ def to_grayscale(image):
         image = image[..., :3] * alpha + (1.0 - alpha)
         channels = 3
     if channels == 3:
-        return color.rgb2gray(image)
-    return image[..., 0] if channels == 1 else image
+        image = color.rgb2gray(image)
+    elif channels == 1:
+        image = image[..., 0]
+    return image.astype(dtype, copy=False)
 
 
 def float_peak(image):
@@ -622,15 +620,7 @@ def _ink_boxes(grays):
     rows = rows[:, :-2] + rows[:, 1:-1] + rows[:, 2:]
     sums = np.concatenate([rows[:, :, :1], rows, rows[:, :, -1:]], axis=2)
     ink = sums[:, :, :-2] + sums[:, :, 1:-1] + sums[:, :, 2:] > 9 * INK_LEVEL
-    inked_rows, inked_cols = ink.any(axis=2), ink.any(axis=1)
-    boxes = []
-    for image_rows, image_cols in zip(inked_rows, inked_cols):
-        rows, cols = np.flatnonzero(image_rows), np.flatnonzero(image_cols)
-        if rows.size == 0:
-            boxes.append((0, 0, grays.shape[1], grays.shape[2]))
-        else:
-            boxes.append((int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1))
-    return boxes
+    return [box or (0, 0, grays.shape[1], grays.shape[2]) for box in boxes_of(ink)]
 
 
 def _stacks(items, shape):

@@ -356,12 +356,17 @@ def _digit_components(inked):
     kept = np.zeros(total + 1, bool)
     kept[1:] = (np.arange(total) == main) | (candidate & ~another & (gap <= 0.5 * size))
     digits = kept[labels]
-    rows, cols = digits.any(axis=2), digits.any(axis=1)
-    boxes = [None] * count
-    for index in np.flatnonzero(rows.any(axis=1)):
-        ink_rows, ink_cols = np.flatnonzero(rows[index]), np.flatnonzero(cols[index])
-        boxes[index] = (int(ink_rows[0]), int(ink_cols[0]), int(ink_rows[-1]) + 1, int(ink_cols[-1]) + 1)
+    boxes = boxes_of(digits)
     return digits, boxes, flags
+
+
+def boxes_of(masks):
+    """The (top, left, bottom, right) of each of a (K, M, N) stack's masks, as a tuple of ints; None for an empty
+    mask."""
+    rows, cols = masks.any(axis=2), masks.any(axis=1)
+    boxes = np.stack([rows.argmax(axis=1), cols.argmax(axis=1), rows.shape[1] - rows[:, ::-1].argmax(axis=1),
+                      cols.shape[1] - cols[:, ::-1].argmax(axis=1)], axis=1).tolist()
+    return [tuple(box) if inked else None for box, inked in zip(boxes, rows.any(axis=1))]
 
 
 def digit_parts(inked):
