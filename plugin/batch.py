@@ -76,15 +76,19 @@ def denoise_files(sources, suffixes, settings, model):
     adapter = ScanAdapter.from_settings(settings)
     outcomes = [Outcome() for _ in sources]
     ready = []
-    for index, adapted in enumerate(adapter.read_many(sources, max_pixels=settings.max_pixels)):
-        if isinstance(adapted, ScanError):
-            outcomes[index].error = adapted.reason
-        elif isinstance(adapted, DigitDenoiseError):
-            outcomes[index].error = str(adapted)
-        elif isinstance(adapted, Exception):  # an odd file must not stop the run, whatever its decoder raises
-            outcomes[index].error = f"cannot decode ({type(adapted).__name__}: {adapted})"
+    try:
+        adapted = adapter.read_many(sources, max_pixels=settings.max_pixels)
+    except Exception:  # a fault that one scan sets off in the stacked analysis must not cost the others their outputs
+        adapted = [_read_alone(adapter, source, settings.max_pixels) for source in sources]
+    for index, result in enumerate(adapted):
+        if isinstance(result, ScanError):
+            outcomes[index].error = result.reason
+        elif isinstance(result, DigitDenoiseError):
+            outcomes[index].error = str(result)
+        elif isinstance(result, Exception):  # an odd file must not stop the run, whatever its decoder raises
+            outcomes[index].error = f"cannot decode or adapt it ({type(result).__name__}: {result})"
         else:
-            ready.append((index, *adapted))
+            ready.append((index, *result))
     if not ready:
         return BatchResult(outcomes, load_seconds)
     results = denoiser.denoise(np.stack([digit for _, digit, _ in ready]))
@@ -98,6 +102,16 @@ def denoise_files(sources, suffixes, settings, model):
         except Exception as error:  # say, a format that cannot hold this image
             outcomes[index].error = f"cannot encode its output ({type(error).__name__}: {error})"
     return BatchResult(outcomes, load_seconds)
+
+
+def _read_alone(adapter, source, max_pixels):
+    """``adapter.read`` of one file, or the exception it raised."""
+    if hasattr(source, "seek"):
+        source.seek(0)  # a file object read once already, with the others
+    try:
+        return adapter.read(source, max_pixels=max_pixels)
+    except Exception as error:
+        return error
 
 
 @functools.lru_cache(maxsize=4)
