@@ -132,6 +132,9 @@ MUTATIONS = [
     ("one unreadable file stops the files read with it", "plugin/scans.py",
      "        except Exception as error:\n            results[index] = error\n            continue",
      "        except Exception:\n            raise", "tests/test_pipeline.py", "together"),
+    ("a fault in the stacked analysis fails the whole batch", "plugin/batch.py",
+     "        adapted = [_read_alone(adapter, source, settings.max_pixels) for source in sources]", "        raise",
+     "tests/test_pipeline.py", "trips"),
     # The command line (issue 13)
     ("TensorFlow's start-up lines let through", "models/__init__.py", "    with _stderr_held():",
      "    with contextlib.nullcontext():", "tests/test_command_line.py", "held_back"),

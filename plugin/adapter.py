@@ -193,24 +193,24 @@ class ScanAdapter:
         results = [scan if isinstance(scan, Exception) else seen for scan, seen in zip(scans, seens)]
         ready = [index for index, result in enumerate(results) if not isinstance(result, Exception)]
         frames = {index: self._frame_fields(scans[index], seens[index]) for index in ready}
+        digits = {}
         if self.framing == "mnist":
-            digits, placements = _frame_mnist([seens[index].gray for index in ready],
-                                              [seens[index].box for index in ready], fast=self.fast)
-            for index, placement in zip(ready, placements):
+            framed = _frame_mnist([seens[index].gray for index in ready], [seens[index].box for index in ready],
+                                  fast=self.fast)
+            for index, digit, placement in zip(ready, *framed):
+                digits[index] = digit
                 frames[index].update(placement=_enlarged(placement, scans[index].reduced_by))
         else:
-            digits = []
-            for index in list(ready):
+            for index in ready:
                 gray = seens[index].gray
                 if self.framing == "resize":
-                    digits.append(transform.resize(gray, (MODEL_SIZE, MODEL_SIZE), anti_aliasing=True))
+                    digits[index] = transform.resize(gray, (MODEL_SIZE, MODEL_SIZE), anti_aliasing=True)
                 elif gray.shape == (MODEL_SIZE, MODEL_SIZE):
-                    digits.append(gray)
+                    digits[index] = gray
                 else:
                     results[index] = ScanError(
                         f"framing 'none' needs a 28x28 image, got {gray.shape[0]}x{gray.shape[1]}")
-                    ready.remove(index)
-        for index, digit in zip(ready, digits):
+        for index, digit in digits.items():
             scan, seen, frame = scans[index], seens[index], frames[index]
             digit = np.asarray(digit, np.float32)
             if seen.analysis is not None:

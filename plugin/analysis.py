@@ -126,25 +126,11 @@ def analyse_stack(grays, *, polarity="auto"):
     count, height, width = grays.shape
     flags = [[] for _ in range(count)]
     if min(height, width) < TOO_SMALL:
-        for found in flags:
-            found.append(f"too small to hold a digit ({height}x{width} px, under {TOO_SMALL} px)")
+        for reasons in flags:
+            reasons.append(f"too small to hold a digit ({height}x{width} px, under {TOO_SMALL} px)")
     factor = max(1, min(height, width) // COARSE)
     coarse = block_mean(grays, factor)
-    values = coarse.reshape(count, -1)
-    last = values.shape[1] - 1
-    ranks = [int(0.01 * last), last // 2, (last + 1) // 2, int(0.99 * last)]
-    low, below, above, high = np.sort(values, axis=1)[:, ranks].T  # the 1st, 50th and 99th percentiles
-    median = (below + above) / 2
-    looks_light = high - median < median - low  # most pixels, the paper, sit nearer the light end
-    paper_is_light = looks_light if polarity == "auto" else np.full(count, polarity == "dark-on-light")
-    contrasty = high - low > 0.05
-    clear = contrasty & (np.abs((high - median) - (median - low)) >= 0.2 * (high - low))
-    for index in range(count):
-        if contrasty[index] and not clear[index] and polarity == "auto":
-            flags[index].append("polarity doubtful: as much of the page is dark as light")
-        elif clear[index] and polarity != "auto" and paper_is_light[index] != looks_light[index]:
-            flags[index].append(f"polarity doubtful: set to {polarity}, but the page looks "
-                                f"{'dark-on-light' if looks_light[index] else 'light-on-dark'}")
+    paper_is_light = _polarities(coarse, polarity, flags)
     light, paper, noise = _fit_light(coarse, factor, (height, width), paper_is_light)
     noise *= factor  # the coarse copy averaged factor x factor pixels
     grid = (np.linspace(0.0, 1.0, n, dtype=np.float32) for n in (height, width))
@@ -154,7 +140,6 @@ def analyse_stack(grays, *, polarity="auto"):
     # The ink's level, roughly, from the pixels clearly off the paper (five times the noise left after the 5x5 mean,
     # which divides it by 5); then the digit, from the pixels nearer that level than the paper's.
     clearly = smooth * _column(sign) > _column(paper * sign + np.maximum(noise, 0.08))
-    found = clearly.any(axis=(1, 2))
     ink = _medians(flat, clearly)
     with np.errstate(invalid="ignore"):  # no ink found: the level is inf, and nothing is inked
         towards_ink = np.nan_to_num(np.sign(ink - paper))
@@ -197,6 +182,27 @@ def analyse_stack(grays, *, polarity="auto"):
     np.clip(amounts, 0.0, 1.0, out=amounts)
     amounts[found] *= regions[found]
     return analyses, amounts
+
+
+def _polarities(coarse, polarity, flags):
+    """Whether each image of the (K, M, N) ``coarse`` stack has light paper, as ``polarity`` says or ('auto') as the
+    side most pixels are on; adds to ``flags`` where that is doubtful."""
+    values = coarse.reshape(len(coarse), -1)
+    last = values.shape[1] - 1
+    ranks = [int(0.01 * last), last // 2, (last + 1) // 2, int(0.99 * last)]
+    low, below, above, high = np.sort(values, axis=1)[:, ranks].T  # the 1st, 50th and 99th percentiles
+    median = (below + above) / 2
+    looks_light = high - median < median - low  # most pixels, the paper, sit nearer the light end
+    paper_is_light = looks_light if polarity == "auto" else np.full(len(values), polarity == "dark-on-light")
+    contrasty = high - low > 0.05
+    clear = contrasty & (np.abs((high - median) - (median - low)) >= 0.2 * (high - low))
+    for index, reasons in enumerate(flags):
+        if contrasty[index] and not clear[index] and polarity == "auto":
+            reasons.append("polarity doubtful: as much of the page is dark as light")
+        elif clear[index] and polarity != "auto" and paper_is_light[index] != looks_light[index]:
+            reasons.append(f"polarity doubtful: set to {polarity}, but the page looks "
+                           f"{'dark-on-light' if looks_light[index] else 'light-on-dark'}")
+    return paper_is_light
 
 
 def _column(values):

@@ -104,22 +104,25 @@ def read_scans(paths, *, max_pixels=50_000_000, reductions=None, keep_full=False
 
     ``reductions(copies) -> factors`` takes a list of ``(coarse_pixels, coarse_factor)``, one per file that may be
     shrunk, and returns their factors (so that a caller can analyse many coarse copies at once), or for a copy it
-    cannot make sense of, the exception that says why. Returns a list
-    with a ``Scan`` for each path, or the exception that stopped it: a ``ScanError`` naming the file, or whatever
-    else its decoder raised. At most about ``HELD_PIXELS`` decoded pixels are held at once.
+    cannot make sense of, the exception that says why. Returns a list with a ``Scan`` for each path, or the
+    exception that stopped it: a ``ScanError`` naming the file, or whatever else its decoder raised. At most about
+    ``HELD_PIXELS`` decoded pixels are held at once.
     """
     results, waiting, held = [None] * len(paths), [], 0
+
+    def scan(index, decoded, factor):
+        try:  # one odd file must not stop the others, whatever its decoder raises
+            with _reading(decoded.name, max_pixels):
+                if isinstance(factor, Exception):  # the reduction could not make sense of these pixels
+                    raise factor
+                results[index] = decoded.scan(factor, keep_full)
+        except Exception as error:
+            results[index] = error
 
     def settle():
         copies = [(decoded.coarse, decoded.coarse_factor) for _, decoded in waiting]
         for (index, decoded), factor in zip(waiting, reductions(copies) if copies else []):
-            try:
-                with _reading(decoded.name, max_pixels):
-                    if isinstance(factor, Exception):  # the reduction could not make sense of these pixels
-                        raise factor
-                    results[index] = decoded.scan(factor, keep_full)
-            except Exception as error:  # one odd file must not stop the others, whatever its decoder raises
-                results[index] = error
+            scan(index, decoded, factor)
         waiting.clear()
 
     for index, path in enumerate(paths):
@@ -129,7 +132,7 @@ def read_scans(paths, *, max_pixels=50_000_000, reductions=None, keep_full=False
             results[index] = error
             continue
         if decoded.coarse is None:
-            results[index] = decoded.scan(1, keep_full)
+            scan(index, decoded, 1)
             continue
         waiting.append((index, decoded))
         held += decoded.image.width * decoded.image.height

@@ -18,7 +18,7 @@ from helpers import make_scan
 from PIL import Image
 from typer.testing import CliRunner
 
-from digit_denoise import ConfigError, ModelError, ScanError, denoise_folder, make_settings
+from digit_denoise import ConfigError, ModelError, ScanAdapter, ScanError, denoise_folder, make_settings
 from digit_denoise.cli import app
 from digit_denoise.manifest import LOCK_NAME, MANIFEST_NAME
 from digit_denoise.scans import read_scan
@@ -389,6 +389,17 @@ def test_a_multi_page_tiff_fails_with_its_reason(tmp_path, digits):
     pages[0].save(tmp_path / "pages.tif", save_all=True, append_images=pages[1:])
     summary = denoise_folder(tmp_path, tmp_path / "out", model="none", recursive=False)
     assert summary.failed == 1 and "3 pages" in summary.failures[0]["reason"]
+
+
+@pytest.mark.parametrize("size", [40, 300])  # read whole, and shrunk on decoding
+def test_a_32_bit_integer_image_fails_with_its_reason_and_name(tmp_path, digits, size):
+    Image.fromarray(np.full((size, size), 1 << 20, np.int32), mode="I").save(tmp_path / "deep.tif")
+    Image.fromarray((make_scan(digits[0]) * 255).astype(np.uint8)).save(tmp_path / "fine.png")
+    summary = denoise_folder(tmp_path, tmp_path / "out", model="none", recursive=False)
+    assert summary.processed == 1 and summary.failed == 1
+    assert "32-bit integer images are not supported" in summary.failures[0]["reason"]
+    with pytest.raises(ScanError, match="deep.tif"):
+        ScanAdapter().read(tmp_path / "deep.tif")
 
 
 # Memory and limits -----------------------------------------------------------------------------
