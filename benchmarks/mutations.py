@@ -91,8 +91,8 @@ MUTATIONS = [
      "tests/test_hostile_inputs.py", "missing_folder"),
     ("paths printed raw", "plugin/runner.py", 'self.failures.append({"path": printable(path),',
      'self.failures.append({"path": str(path),', "tests/test_hostile_inputs.py", "forge"),
-    ("failure reasons repeat the path", "plugin/batch.py", "outcomes[index].error = adapted.reason",
-     "outcomes[index].error = str(adapted)",
+    ("failure reasons repeat the path", "plugin/batch.py", "outcomes[index].error = result.reason",
+     "outcomes[index].error = str(result)",
      "tests/test_batch_runs.py", "bad_files"),
     # One engine, one declaration of settings (issue 11)
     ("output settings left out of the run key", "plugin/manifest.py", "[model_sha256, settings.output_values(), __version__]",
