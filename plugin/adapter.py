@@ -143,7 +143,7 @@ class ScanAdapter:
         """``read`` for several files: for each, ``(digit, frame)``, or the exception that stopped it (a
         ``ScanError`` naming the file, or whatever else its decoder raised). Scans of one size are analysed
         together, several times faster than one by one, and each exactly as ``read`` would on its own."""
-        known = {}  # id of a coarse copy -> (the copy, what _look_many found in it)
+        known = {}  # id of a coarse copy -> (the copy, held so that its id stays its own; what _look_many found)
 
         def reductions(copies):
             factors, seens = self._reductions(copies)
@@ -153,9 +153,12 @@ class ScanAdapter:
         # An output at the scan's own size takes its sharpness from the full-resolution pixels.
         keep_full = self.size == "original" and self.normalize == "levels"
         scans = read_scans(sources, max_pixels=max_pixels, reductions=reductions, keep_full=keep_full)
-        # A scan that comes back as the very copy the reduction analysed is not analysed twice.
-        seens = [None if isinstance(scan, Exception) else known.get(id(scan.pixels), (None, None))[1] for scan in scans]
-        return self._before_many(scans, seens)
+
+        def seen_of(scan):  # a scan that comes back as the very copy the reduction analysed is not analysed twice
+            copy, seen = known.get(id(scan.pixels), (None, None))
+            return seen if copy is scan.pixels else None
+
+        return self._before_many(scans, [None if isinstance(scan, Exception) else seen_of(scan) for scan in scans])
 
     def reduction(self, coarse, coarse_factor):
         """The integer factor by which a scan may be shrunk before ``before`` at no loss.
@@ -173,8 +176,8 @@ class ScanAdapter:
         if not self.fast or self.framing == "none":
             return [1] * len(copies), [None] * len(copies)
         if self.framing == "resize":
-            return [max(1, min(coarse.shape[:2]) * factor // (2 * MODEL_SIZE)) for coarse, factor in copies], \
-                [None] * len(copies)
+            factors = [max(1, min(coarse.shape[:2]) * factor // (2 * MODEL_SIZE)) for coarse, factor in copies]
+            return factors, [None] * len(copies)
         seens = self._look_many([coarse for coarse, _ in copies])
         keep = ANALYSED_INK if self.size == "original" else SHRUNK_INK  # the strokes' region must fit the page
         # A digit that the coarse copy already holds large enough is framed from that copy: shrinking it further
