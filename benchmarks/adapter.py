@@ -5,18 +5,15 @@ digits of 60-680 px, noise sigma 0.05, PNG), adapted by the fast path
 (`ScanAdapter.read`: shrunk on decoding) and by the slow path (`fast=False`,
 full resolution); PSNR of each against the slow path on the clean page.
 
-Threads: `denoise_folder` with the identity model over N 256x256 scans (as
-benchmarks/throughput.py makes them), with 2 threads, 1 thread, and fully
-serial (the pool replaced by a synchronous stand-in), printing images/s and
-CPU ms per image. Not a test: run it by hand.
+Stacks: the adapter's own time per 256x256 scan (as benchmarks/throughput.py
+makes them), reading a batch with `read_many` against reading one file at a
+time, less decoding. Not a test: run it by hand.
 
-    python benchmarks/adapter.py [--n 5000] [--dir /dev/shm]
+    python benchmarks/adapter.py [--dir /dev/shm]
 """
 
 import argparse
-import concurrent.futures
 import io
-import shutil
 import sys
 import tempfile
 import time
@@ -26,7 +23,7 @@ import numpy as np
 from PIL import Image
 from skimage import transform
 
-from digit_denoise import ScanAdapter, denoise_folder, load_denoiser, runner
+from digit_denoise import ScanAdapter
 from digit_denoise.models.metrics import score
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -59,49 +56,36 @@ def quality():
           f"fast vs slow {score(slow_digits, fast_digits)[0]:.2f} dB; fast read+adapt {fast_ms:.2f} ms/scan")
 
 
-class _Serial:
-    """A stand-in for ThreadPoolExecutor that runs each task at once, in the caller's thread."""
+def stacked(scans, repeats=8):
+    """The adapter's own time per scan, as `run` spends it: reading a batch with ``read_many`` (scans of one size
+    analysed as stacks), one file at a time with ``read``, and decoding alone (``read_scans``) for the difference;
+    the best of ``repeats``, on 256 scans held in memory."""
+    from digit_denoise.scans import read_scans
 
-    def __init__(self, *args, **kwargs):
-        pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-    def submit(self, function, *args):
-        future = concurrent.futures.Future()
-        future.set_result(function(*args))
-        return future
-
-
-def threads(scans, out):
-    identity = load_denoiser("none")
-    for label, workers, pool in (("2 threads", 2, None), ("1 thread", 1, None), ("serial", 1, _Serial)):
-        original = runner.ThreadPoolExecutor
-        if pool:
-            runner.ThreadPoolExecutor = pool
-        try:
-            shutil.rmtree(out, ignore_errors=True)
-            cpu = time.process_time()
-            summary = denoise_folder(scans, out, denoiser=identity, workers=workers)
-            cpu_ms = (time.process_time() - cpu) / summary.processed * 1e3
-        finally:
-            runner.ThreadPoolExecutor = original
-        print(f"model none, {label:<9} {summary.images_per_second:6.0f} images/s  {cpu_ms:.2f} ms CPU per image")
+    blobs = [path.read_bytes() for path in sorted(scans.rglob("*.png"))[:256]]
+    adapter = ScanAdapter()
+    timings = {"decode": [], "read_many": [], "read": []}
+    for _ in range(repeats):
+        for label, work in (("decode", lambda: read_scans([io.BytesIO(b) for b in blobs],
+                                                           reductions=lambda copies: [f for _, f in copies])),
+                            ("read_many", lambda: adapter.read_many([io.BytesIO(b) for b in blobs])),
+                            ("read", lambda: [adapter.read(io.BytesIO(b)) for b in blobs])):
+            started = time.perf_counter()
+            work()
+            timings[label].append((time.perf_counter() - started) / len(blobs) * 1e3)
+    best = {label: min(values) for label, values in timings.items()}
+    print(f"256 scans of 256x256 px, ms per scan: decode {best['decode']:.3f}; adapt (reading less decoding) "
+          f"{best['read_many'] - best['decode']:.3f} with read_many, {best['read'] - best['decode']:.3f} one by one")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=5000, help="scans for the threading figures")
     parser.add_argument("--dir", help="where to make the temporary folder (say /dev/shm)")
     args = parser.parse_args()
     quality()
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
-        make_scans(Path(tmp) / "scans", args.n)
-        threads(Path(tmp) / "scans", Path(tmp) / "out")
+        make_scans(Path(tmp) / "scans", 256)
+        stacked(Path(tmp) / "scans")
 
 
 if __name__ == "__main__":
