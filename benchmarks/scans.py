@@ -3,7 +3,8 @@
 Each page: a test digit rendered as a pen stroke (smooth upscaling to 40-400 px, then a steep contrast
 curve, so edges are crisp), at a random place on a page of up to 1024 px; uneven light; paper 0.75-0.95
 and ink 0.05-0.35; Gaussian noise sigma 0.03-0.2; dust specks; a ruled line on some pages; JPEG quality
-60-90 on half. The clean page keeps the light (light is not noise) and has no specks, line or noise.
+60-90 on half. The clean page keeps the light (light is not noise) and has no specks, line or noise
+(`digit_denoise.pages.make_page`, with the `BENCHMARK` conditions).
 
 All in one run, it prints, per noise band and overall:
   - size original: PSNR and SSIM against the clean page for digit-denoise (default model, levels
@@ -37,46 +38,6 @@ def test_digits():
     """The 300 committed MNIST test digits (tests/data), float in [0, 1]: never training data."""
     with np.load(ROOT / "tests" / "data" / "mnist_test_last300.npz") as data:
         return data["x"].astype(np.float64) / 255.0
-
-
-def make_page(digit, rng, *, max_side=1024):
-    """``(noisy uint8, clean uint8, conditions)`` for one page; see the module docstring."""
-    size = int(rng.integers(40, 401))
-    stroke = transform.resize(digit, (size, size), order=3, mode="edge")
-    stroke = 1 / (1 + np.exp(-(stroke - 0.45) * 14))  # a pen's steep edge
-    stroke = (stroke - stroke.min()) / max(stroke.max() - stroke.min(), 1e-6)
-    rows = int(rng.integers(size + 16, max(size + 17, min(max_side, size * 3) + 1)))
-    cols = int(rng.integers(size + 16, max(size + 17, min(max_side, size * 3) + 1)))
-    top, left = int(rng.integers(8, rows - size - 7)), int(rng.integers(8, cols - size - 7))
-    ink_map = np.zeros((rows, cols))
-    ink_map[top : top + size, left : left + size] = stroke
-    paper, ink = rng.uniform(0.75, 0.95), rng.uniform(0.05, 0.35)
-    y, x = np.meshgrid(np.linspace(-0.5, 0.5, rows), np.linspace(-0.5, 0.5, cols), indexing="ij")
-    gy, gx, vignette = rng.uniform(-0.15, 0.15, 2).tolist() + [rng.uniform(0, 0.3)]
-    light = np.clip(1 + gy * y + gx * x - vignette * (x**2 + y**2), 0.6, 1.2)
-    clean = light * (paper + (ink - paper) * ink_map)
-    sigma = rng.uniform(0.03, 0.2)
-    noisy = clean + rng.normal(0, sigma, clean.shape)
-    specks = []
-    for _ in range(int(rng.integers(5, 30))):
-        r, c, radius = int(rng.integers(0, rows)), int(rng.integers(0, cols)), rng.uniform(0.8, 3.5)
-        yy, xx = np.ogrid[:rows, :cols]
-        blob = (yy - r) ** 2 + (xx - c) ** 2 <= radius**2
-        noisy[blob] = light[blob] * ink
-        specks.append(blob)
-    lined = bool(rng.random() < 0.3)
-    if lined:
-        row = int(np.clip(top + rng.uniform(-0.2, 1.2) * size, 2, rows - 3))
-        noisy[row : row + 2, :] = (light * ink)[row : row + 2, :] * 1.2
-    jpeg = int(rng.integers(60, 91)) if rng.random() < 0.5 else None
-    noisy8 = (np.clip(noisy, 0, 1) * 255).round().astype(np.uint8)
-    if jpeg:
-        buffer = io.BytesIO()
-        Image.fromarray(noisy8).save(buffer, "JPEG", quality=jpeg)
-        noisy8 = np.asarray(Image.open(buffer))
-    speck_mask = np.logical_or.reduce(specks) & (ndilate(ink_map > 0.05, 3) == 0)
-    conditions = dict(size=size, shape=(rows, cols), sigma=sigma, paper=paper, ink=ink, jpeg=jpeg, lined=lined)
-    return noisy8, (np.clip(clean, 0, 1) * 255).round().astype(np.uint8), ink_map > 0.5, speck_mask, conditions
 
 
 def ndilate(mask, iterations):
@@ -120,6 +81,7 @@ def main():
     args = parser.parse_args()
 
     from digit_denoise import ScanAdapter, load_denoiser
+    from digit_denoise.pages import make_page
 
     denoiser = load_denoiser("default")
     original = ScanAdapter(size="original")
