@@ -356,7 +356,7 @@ def _written(image, frame):
 
 
 BUMP = 4.5  # px: at full resolution, specks and stubs up to this radius that touch a stroke are taken off it
-TRUST_NOISE = 0.015  # ink-amount noise in the model's input at which its result is taken whole
+TRUST_NOISE = 0.005  # ink-amount noise in the model's input at which its result is taken whole
 
 
 def _trust(analysis, scale):

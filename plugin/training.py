@@ -75,6 +75,41 @@ def train_model(name, *, data=None, epochs=None, seed=0, out_dir=None, limit=Non
     return card
 
 
+def scan_pairs(digits, rng, *, conditions=None):
+    """What the default model is fine-tuned on besides its MNIST recipe: for each digit, a page rendered from it
+    (``pages.make_page``, ``pages.TRAINING`` conditions by default) as the default adapter frames it when ``run``
+    reads it from a file (noisy), and the same page without noise, specks, ruled line or JPEG (clean).
+
+    Returns ``(noisy, clean)``, both (K, 28, 28) float32 in [0, 1], light on dark. Pages whose two frames differ
+    (centre more than half a model pixel apart, or scale more than 5%) are left out: they hold no right answer.
+    """
+    import io
+
+    from PIL import Image
+
+    from .adapter import ScanAdapter
+    from .pages import TRAINING, make_page
+
+    def png(image):
+        encoded = io.BytesIO()
+        Image.fromarray(image).save(encoded, "PNG", compress_level=1)
+        encoded.seek(0)
+        return encoded
+
+    files = []
+    for digit in digits:
+        noisy, clean, *_ = make_page(digit, rng, conditions or TRAINING)
+        files += [png(noisy), png(clean)]
+    read = ScanAdapter().read_many(files)
+    noisy, clean = [], []
+    for (noisy_digit, noisy_frame), (clean_digit, clean_frame) in zip(read[0::2], read[1::2]):
+        (scale, row, col), (clean_scale, clean_row, clean_col) = noisy_frame.placement, clean_frame.placement
+        if np.hypot(row - clean_row, col - clean_col) * scale <= 0.5 and abs(scale / clean_scale - 1) <= 0.05:
+            noisy.append(noisy_digit)
+            clean.append(clean_digit)
+    return np.array(noisy, np.float32).reshape(-1, 28, 28), np.array(clean, np.float32).reshape(-1, 28, 28)
+
+
 def write_model(model, card, out_dir, *, x_test, seed=0):
     """Write the model's weights, card and golden pair into ``out_dir``, each atomically; returns its ``ModelFiles``."""
     Path(out_dir).mkdir(parents=True, exist_ok=True)

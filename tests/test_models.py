@@ -71,3 +71,19 @@ def test_train_writes_a_loadable_model_and_card(tmp_path, mnist_npz):
 def test_train_rejects_an_unknown_recipe(mnist_npz):
     result = CliRunner().invoke(app, ["train", "--model", "nope", "--data", str(mnist_npz)])
     assert result.exit_code == 2 and "nope" in result.output
+
+
+def test_fine_tune_teaches_the_pairs_beside_the_recipe(digits):
+    from digit_denoise.models.training import fine_tune
+
+    # Pairs that no recipe teaches: a faint square in, a full one out (the same in every orientation); against the
+    # same training with the faint square as its own target.
+    faint, full = np.zeros((2, 512, 28, 28), np.float32)
+    faint[:, 4:24, 4:24], full[:, 4:24, 4:24] = 0.3, 1.0
+    squares, seen = {}, []
+    for target in ("faint", "full"):
+        model = fine_tune(build_model(DEFAULT_MODEL), digits[:128], (faint, full if target == "full" else faint),
+                          epochs=4, learning_rate=3e-3, on_epoch=lambda epoch, model: seen.append(epoch))
+        squares[target] = np.asarray(model(faint[:1]))[0, 4:24, 4:24].mean()
+    assert seen == [1, 2, 3, 4] * 2
+    assert squares["full"] > squares["faint"] + 0.1, squares

@@ -1,22 +1,24 @@
 """Real pages: the frame and the levels do not move with noise, specks or a ruled line; sharp, seamless
 full-size output; scans that are not one digit are flagged; levels restore or normalize everywhere."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import yaml
 from PIL import Image
-from scans import make_page  # benchmarks/scans.py: pages rendered from MNIST test digits
 from typer.testing import CliRunner
 
 from digit_denoise import ScanAdapter, denoise, denoise_folder
 from digit_denoise.analysis import analyse
+from digit_denoise.pages import BENCHMARK, make_page
 from digit_denoise.cli import app
 
 
 @pytest.fixture(scope="module")
 def pages(digits):
     rng = np.random.default_rng(11)
-    return [make_page(digits[index], rng, max_side=400) for index in range(12)]
+    return [make_page(digits[index], rng, dataclasses.replace(BENCHMARK, max_side=400)) for index in range(12)]
 
 
 def test_the_frame_and_the_paper_level_do_not_move_with_noise_specks_or_a_ruled_line(pages):
@@ -192,3 +194,14 @@ def test_bumps_on_strokes_go_and_thin_stretches_of_stroke_stay():
     kept = without_bumps(inked | speck | stub | thin)
     assert kept[inked].mean() > 0.97 and kept[thin].mean() > 0.9  # an opening rounds square corners a little
     assert not kept[speck & ~inked].any() and not kept[stub].any()
+
+
+def test_scan_pairs_are_a_page_and_its_clean_twin_framed_alike(digits):
+    from digit_denoise.training import scan_pairs
+
+    noisy, clean = scan_pairs(digits[:8], np.random.default_rng(3))
+    assert noisy.shape == clean.shape and noisy.shape[1:] == (28, 28) and 6 <= len(noisy) <= 8
+    assert noisy.dtype == clean.dtype == np.float32
+    assert 0 <= clean.min() and clean.max() <= 1 and not np.array_equal(noisy, clean)
+    for noisy_digit, clean_digit in zip(noisy, clean):  # the same digit at the same place, noise aside
+        assert np.corrcoef(noisy_digit.ravel(), clean_digit.ravel())[0, 1] > 0.6
