@@ -59,14 +59,6 @@ def bilateral(noisy):
     return restoration.denoise_bilateral(image, sigma_color=2 * sigma, sigma_spatial=2) * 255
 
 
-def _same_frame(clean, noisy):
-    """Whether the noisy page's 28x28 frame (scale, centre row, centre col) is the clean page's: centre within
-    0.5 model pixels, scale within 5%."""
-    (clean_scale, clean_row, clean_col), (scale, row, col) = clean, noisy
-    return bool(np.hypot((row - clean_row) * scale, (col - clean_col) * scale) <= 0.5 and
-                abs(scale / clean_scale - 1) <= 0.05)
-
-
 def scores(reference, image):
     reference, image = reference.astype(np.float64), np.asarray(image, np.float64)
     return (peak_signal_noise_ratio(reference, image, data_range=255),
@@ -81,7 +73,7 @@ def main():
     args = parser.parse_args()
 
     from digit_denoise import ScanAdapter, load_denoiser
-    from digit_denoise.pages import make_page
+    from digit_denoise.pages import make_page, same_frame
 
     denoiser = load_denoiser("default")
     original = ScanAdapter(size="original")
@@ -116,7 +108,8 @@ def main():
         row = dict(cond, ours=scores(clean, ours), nlm=scores(clean, nlm), bilateral=scores(clean, bil),
                    small=scores(reference, small_out)[0], small_none=scores(reference, noisy_small)[0],
                    centre=float(np.hypot((nr - cr) * ns, (nc - cc) * ns)), scale=abs(ns / cs - 1),
-                   read_framed=_same_frame(read_clean.placement, read_noisy.placement),
+                   framed=same_frame(noisy_frame.placement, clean_frame.placement),
+                   read_framed=same_frame(read_noisy.placement, read_clean.placement),
                    specks=int((np.abs(ours.astype(float) - clean) > 10)[speck_mask].sum()),
                    paper_error=float(np.median(ours[paper_mask]) - np.median(clean[paper_mask])),
                    flags=frame.flags)
@@ -142,7 +135,7 @@ def main():
             f"NL-means {mean('nlm', 0):5.1f} / {mean('nlm', 1):.3f}   bilateral {mean('bilateral', 0):5.1f} / "
             f"{mean('bilateral', 1):.3f}   28x28: model {statistics.fmean(r['small'] for r in band):5.1f} vs none "
             f"{statistics.fmean(r['small_none'] for r in band):5.1f}")
-    framed = sum(row["centre"] <= 0.5 and row["scale"] <= 0.05 for row in rows)
+    framed = sum(row["framed"] for row in rows)
     lines.append(
         f"frame within 0.5 px and 5% of the clean page's: {framed}/{len(rows)} pages; "
         f"worst centre {max(r['centre'] for r in rows):.2f} px, worst scale {max(r['scale'] for r in rows):.3f}"

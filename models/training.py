@@ -142,8 +142,8 @@ def log_mse(y_true, y_pred):
     return keras.ops.log(keras.ops.mean(keras.ops.square(y_true - y_pred), axis=(1, 2)) + 1e-5)
 
 
-def fine_tune(model, x_train, pairs, *, epochs, seed=0, learning_rate=3e-4, loss=log_mse, max_seconds=None,
-              on_epoch=None):
+def fine_tune(model, x_train, pairs, *, epochs, seed=0, learning_rate=3e-4, batch_size=128, loss=log_mse,
+              max_seconds=None, on_epoch=None):
     """Go on training ``model`` (``log_mse`` by default) on clean images ``x_train`` under the scan-mix recipe,
     mixed with ``pairs``: ``(noisy, clean)`` arrays of (N, 28, 28) float32 in [0, 1], each pair shown in one of
     its 8 orientations (flips and quarter turns) drawn afresh every epoch. The learning rate decays from
@@ -153,7 +153,7 @@ def fine_tune(model, x_train, pairs, *, epochs, seed=0, learning_rate=3e-4, loss
 
     keras.utils.set_random_seed(seed)
     pairs_noisy, pairs_clean = (np.asarray(part, np.float32) for part in pairs)
-    steps = (len(x_train) + len(pairs_noisy)) // 128
+    steps = -(-(len(x_train) + len(pairs_noisy)) // batch_size)
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=steps * epochs, alpha=0.02)
     model.compile(optimizer=keras.optimizers.Adam(schedule), loss=loss)
     started = time.monotonic()
@@ -168,7 +168,7 @@ def fine_tune(model, x_train, pairs, *, epochs, seed=0, learning_rate=3e-4, loss
         inputs = np.concatenate([noise.scan_noise(x_train, rng), both[:, 0]])
         targets = np.concatenate([x_train, both[:, 1]])
         order = rng.permutation(len(inputs))
-        model.fit(inputs[order], targets[order], batch_size=128, epochs=1, verbose=0, shuffle=False)
+        model.fit(inputs[order], targets[order], batch_size=batch_size, epochs=1, verbose=0, shuffle=False)
         if on_epoch:
             on_epoch(epoch + 1, model)
         if max_seconds and time.monotonic() - started > max_seconds:

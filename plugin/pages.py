@@ -82,3 +82,11 @@ def make_page(digit, rng, conditions=BENCHMARK):
     speck_mask = specks & ~ndimage.binary_dilation(ink_map > 0.05, iterations=3)
     conditions = dict(size=size, shape=(rows, cols), sigma=sigma, paper=paper, ink=ink, jpeg=jpeg, lined=lined)
     return noisy8, (np.clip(clean, 0, 1) * 255).round().astype(np.uint8), ink_map > 0.5, speck_mask, conditions
+
+
+def same_frame(placement, reference):
+    """Whether a 28x28 frame (``Frame.placement``: scale, centre row, centre col) is the ``reference`` frame, as
+    the realistic-scans issue counts it: centres within half a model pixel, scales within 5%."""
+    (scale, row, col), (reference_scale, reference_row, reference_col) = placement, reference
+    return bool(np.hypot(row - reference_row, col - reference_col) * scale <= 0.5
+                and abs(scale / reference_scale - 1) <= 0.05)

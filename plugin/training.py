@@ -1,21 +1,25 @@
-"""Training a shipped recipe from scratch and writing its four files.
+"""Training a shipped recipe from scratch and writing its four files; the scan pairs the default is fine-tuned on.
 
 A trained model is the four files of ``digit_denoise.models.layout``: weights,
 card and a golden pair that pins its behaviour.
 """
 
+import io
 import json
 import time
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
-from digit_denoise.models import training
+from digit_denoise.models import MODEL_SIZE, training
 from digit_denoise.models.data import load_mnist
 from digit_denoise.models.layout import ModelFiles
 
+from .adapter import ScanAdapter
 from .errors import ConfigError, DataError
 from .files import replace_atomically
+from .pages import TRAINING, make_page, same_frame
 
 DEFAULT_OUT_DIR = Path("trained-models")
 
@@ -81,14 +85,8 @@ def scan_pairs(digits, rng, *, conditions=None):
     reads it from a file (noisy), and the same page without noise, specks, ruled line or JPEG (clean).
 
     Returns ``(noisy, clean)``, both (K, 28, 28) float32 in [0, 1], light on dark. Pages whose two frames differ
-    (centre more than half a model pixel apart, or scale more than 5%) are left out: they hold no right answer.
+    (``pages.same_frame``) are left out: they hold no right answer.
     """
-    import io
-
-    from PIL import Image
-
-    from .adapter import ScanAdapter
-    from .pages import TRAINING, make_page
 
     def png(image):
         encoded = io.BytesIO()
@@ -103,11 +101,11 @@ def scan_pairs(digits, rng, *, conditions=None):
     read = ScanAdapter().read_many(files)
     noisy, clean = [], []
     for (noisy_digit, noisy_frame), (clean_digit, clean_frame) in zip(read[0::2], read[1::2]):
-        (scale, row, col), (clean_scale, clean_row, clean_col) = noisy_frame.placement, clean_frame.placement
-        if np.hypot(row - clean_row, col - clean_col) * scale <= 0.5 and abs(scale / clean_scale - 1) <= 0.05:
+        if same_frame(noisy_frame.placement, clean_frame.placement):
             noisy.append(noisy_digit)
             clean.append(clean_digit)
-    return np.array(noisy, np.float32).reshape(-1, 28, 28), np.array(clean, np.float32).reshape(-1, 28, 28)
+    shape = (-1, MODEL_SIZE, MODEL_SIZE)
+    return np.array(noisy, np.float32).reshape(shape), np.array(clean, np.float32).reshape(shape)
 
 
 def write_model(model, card, out_dir, *, x_test, seed=0):
