@@ -87,3 +87,13 @@ def test_fine_tune_teaches_the_pairs_beside_the_recipe(digits):
         squares[target] = np.asarray(model(faint[:1]))[0, 4:24, 4:24].mean()
     assert seen == [1, 2, 3, 4] * 2
     assert squares["full"] > squares["faint"] + 0.1, squares
+
+
+def test_log_mse_counts_an_almost_clean_image_as_much_as_a_noisy_one():
+    from digit_denoise.models.training import log_mse
+
+    truth = np.zeros((2, 28, 28), np.float32)
+    errors = np.array([0.05, 0.3], np.float32)[:, None, None]  # an almost clean image, a noisy one
+    halved = np.asarray(log_mse(truth, truth + errors / 2)) - np.asarray(log_mse(truth, truth + errors))
+    # Halving the error is worth the same to both (a quarter of the MSE, -1.39), as it is to their PSNR.
+    np.testing.assert_allclose(halved, np.log(0.25), atol=0.02)

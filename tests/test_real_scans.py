@@ -205,3 +205,20 @@ def test_scan_pairs_are_a_page_and_its_clean_twin_framed_alike(digits):
     assert 0 <= clean.min() and clean.max() <= 1 and not np.array_equal(noisy, clean)
     for noisy_digit, clean_digit in zip(noisy, clean):  # the same digit at the same place, noise aside
         assert np.corrcoef(noisy_digit.ravel(), clean_digit.ravel())[0, 1] > 0.6
+
+
+def test_scan_pairs_leave_out_a_page_framed_unlike_its_clean_twin(digits, monkeypatch):
+    from digit_denoise import training
+
+    first = digits[0]
+
+    def make_page(digit, rng, conditions):  # the noisy page of the first digit holds it elsewhere than its twin
+        page = _digit_on_paper(digit, size=(120, 120), offset=(10, 10))
+        moved = _digit_on_paper(digit, size=(120, 120), offset=(50, 54)) if digit is first else page
+        return *((image * 255).astype(np.uint8) for image in (moved, page)), None, None, {}
+
+    monkeypatch.setattr(training, "make_page", make_page)
+    noisy, clean = training.scan_pairs([first, digits[1]], np.random.default_rng(0))
+    assert len(noisy) == len(clean) == 1
+    np.testing.assert_array_equal(noisy[0], clean[0])
+    assert noisy[0].max() > 0.5  # the second digit, framed
