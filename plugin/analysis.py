@@ -14,6 +14,8 @@ import functools
 import numpy as np
 from scipy import ndimage
 
+from .scans import to_grayscale
+
 COARSE = 64  # px: the page's levels are first looked at on a copy about this small
 FIT = 32  # px: and the light is fitted on a copy about this small (light varies slowly; the strokes are a minority)
 LINE_COVER = 0.85  # a row or column this much covered by ink is a ruled line or a page edge, not a stroke
@@ -46,8 +48,6 @@ class Analysis:
         """This analysis with the paper and ink levels measured again on ``full``, the scan's pixels before it was
         shrunk ``factor`` times for the analysis: noise clipped at black or white biases the shrunk copy's block
         means, not the medians of the full-resolution pixels."""
-        from .adapter import to_grayscale
-
         if self.region is None or factor == 1:
             return self
         step = max(1, int(np.sqrt(full.shape[0] * full.shape[1] / 40000)))

@@ -4,7 +4,8 @@ import itertools
 
 import numpy as np
 
-from .adapter import ScanAdapter, to_grayscale
+from .adapter import ScanAdapter
+from .scans import to_grayscale
 from .config import make_settings
 from .denoiser import load_denoiser
 from .errors import ConfigError, ScanError

@@ -1,4 +1,4 @@
-"""Reading scans from disk and writing results back, atomically (Pillow)."""
+"""Reading scans from disk and writing results back, atomically (Pillow); pixels to [0, 1] gray floats and back."""
 
 import contextlib
 import dataclasses
@@ -8,7 +8,8 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from skimage.util import img_as_ubyte, img_as_uint
+from skimage import color
+from skimage.util import img_as_float, img_as_ubyte, img_as_uint
 
 from .errors import ScanError
 from .files import replace_atomically
@@ -32,6 +33,64 @@ class Scan:
     reduced_by: int = 1
     metadata: dict = dataclasses.field(default_factory=dict)  # the file's dpi and ICC profile, when it has them
     full: np.ndarray = None  # the full-resolution pixels too, when asked for and the scan was shrunk
+
+
+def to_grayscale(image, dtype=np.float64):
+    """Any supported image as a 2-D float array in [0, 1] (float64, or ``dtype``); alpha composited on white."""
+    image = np.asarray(image)
+    if image.ndim == 3 and image.shape[-1] in (1, 3, 4):
+        channels = image.shape[-1]
+    elif image.ndim == 2:
+        channels = 0
+    else:
+        raise ScanError(f"expected a 2-D image or one with 1, 3 or 4 channels last, got shape {image.shape}")
+    if image.size == 0:
+        raise ScanError(f"the image is empty (shape {image.shape})")
+    if image.dtype == np.uint8 and channels == 0:
+        return image * dtype(1 / 255)  # what img_as_float does, without its overhead
+    if image.dtype.kind == "f":
+        if not np.all(np.isfinite(image)):
+            raise ScanError("the image holds NaN or infinite values")
+        image = image / float_peak(image)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # img_as_float's precision-loss warnings are expected here
+        image = img_as_float(image)
+    if image.dtype.kind == "f" and (image.min() < 0 or image.max() > 1):
+        image = np.clip(image, 0.0, 1.0)
+    if channels == 4:
+        alpha = image[..., 3:]
+        image = image[..., :3] * alpha + (1.0 - alpha)
+        channels = 3
+    if channels == 3:
+        image = color.rgb2gray(image)
+    elif channels == 1:
+        image = image[..., 0]
+    return image.astype(dtype, copy=False)
+
+
+def float_peak(image):
+    """The value that stands for white in ``image``: 1 for floats in [0, 1] (and for integer images), 255 or 65535
+    for a float image that holds 8- or 16-bit values, as some TIFF writers store them."""
+    if image.dtype.kind != "f" or image.size == 0:
+        return 1.0
+    largest = float(np.max(image))
+    for peak in (1.0, 255.0, 65535.0):
+        if largest <= peak:
+            return peak
+    raise ScanError(f"a float image with values up to {largest:g}; expected [0, 1], 0-255 or 0-65535")
+
+
+def to_dtype(image, dtype):
+    """A [0, 1] float image converted to ``dtype``: uint16 stays 16-bit, floats keep their
+    precision, and every other integer or boolean type becomes uint8."""
+    dtype = np.dtype(dtype)
+    if dtype == np.uint8:
+        return np.rint(image * 255).astype(np.uint8)  # what img_as_ubyte does, without its overhead
+    if dtype.kind == "f":
+        return image.astype(dtype)
+    if dtype == np.uint16:
+        return img_as_uint(image)
+    return img_as_ubyte(image)
 
 
 @functools.cache

@@ -6,6 +6,7 @@ from helpers import make_scan
 from scipy import ndimage
 
 import digit_denoise.adapter
+import digit_denoise.scans
 from digit_denoise import ScanAdapter, ScanError
 from digit_denoise.adapter import FRAME_CENTRE
 
@@ -40,8 +41,8 @@ def test_round_trip_keeps_shape_dtype_range_and_polarity(digits, dtype, layout, 
     out = adapter.after(digit, frame)
     assert out.shape == scan.shape[:2]
     assert out.dtype == scan.dtype
-    gray = digit_denoise.adapter.to_grayscale(scan)
-    restored = digit_denoise.adapter.to_grayscale(out)
+    gray = digit_denoise.scans.to_grayscale(scan)
+    restored = digit_denoise.scans.to_grayscale(out)
     ink = gray < 0.5
     # Polarity and range preserved: paper stays light and ink stays dark, at the input's levels.
     assert restored[~ink].mean() > 0.8 and restored[ink].mean() < restored[~ink].mean() - 0.25
@@ -81,7 +82,7 @@ def test_polarity_auto_detects_both_ways(digits):
 def test_alpha_is_composited_on_white():
     rgba = np.zeros((40, 40, 4), dtype=np.uint8)  # fully transparent black
     rgba[10:30, 18:22] = (0, 0, 0, 255)  # an opaque black stroke
-    gray = digit_denoise.adapter.to_grayscale(rgba)
+    gray = digit_denoise.scans.to_grayscale(rgba)
     assert gray[0, 0] == 1.0 and gray[20, 20] == 0.0
 
 
