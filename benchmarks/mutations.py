@@ -76,7 +76,7 @@ MUTATIONS = [
      "tests/test_hostile_inputs.py", "exif"),
     ("multi-page files read as page 1", "plugin/scans.py", "if pages > 1:", "if False:",
      "tests/test_hostile_inputs.py", "multi_page"),
-    ("float TIFFs of 0-255 clipped", "plugin/adapter.py", "for peak in (1.0, 255.0, 65535.0):", "for peak in (1.0, 1e9):",
+    ("float TIFFs of 0-255 clipped", "plugin/scans.py", "for peak in (1.0, 255.0, 65535.0):", "for peak in (1.0, 1e9):",
      "tests/test_hostile_inputs.py", "float_tiff"),
     ("16-bit images decoded in full", "plugin/scans.py", 'return image.convert("I")', "return image",
      "tests/test_hostile_inputs.py", "bounded_memory"),
