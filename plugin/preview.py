@@ -5,12 +5,11 @@ import itertools
 import numpy as np
 
 from .adapter import ScanAdapter
-from .scans import to_grayscale
 from .config import make_settings
 from .denoiser import load_denoiser
 from .errors import ConfigError, ScanError
 from .paths import discover
-from .scans import read_scan
+from .scans import read_scan, to_grayscale
 
 TILE = 112  # px: each picture's side on the sheet
 COLUMNS = ("scan", "model input", "written")
