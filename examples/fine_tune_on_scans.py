@@ -55,6 +55,12 @@ def _models():
     return noise, training
 
 
+def _pairs(paths):
+    """``(noisy, clean)`` float32 in [0, 1] from ``pairs``' files, each read once."""
+    parts = [np.load(path) for path in paths]
+    return tuple(np.concatenate([part[key] for part in parts]).astype(np.float32) / 255 for key in ("noisy", "clean"))
+
+
 def train(args):
     noise, training = _models()
     import keras
@@ -62,9 +68,7 @@ def train(args):
     with np.load(args.data) as mnist:
         digits = mnist["x_train"].astype(np.float32) / 255
     fit, val = digits[:55000], digits[55000:56000]
-    load = lambda paths, key: np.concatenate([np.load(p)[key] for p in paths]).astype(np.float32) / 255  # noqa: E731
-    pairs = load(args.pairs, "noisy"), load(args.pairs, "clean")
-    val_pairs = load([args.validation], "noisy"), load([args.validation], "clean")
+    pairs, val_pairs = _pairs(args.pairs), _pairs([args.validation])
     checks = dict(  # noisy MNIST validation digits, to see that the MNIST quality holds
         g01=noise.add_gaussian_noise(val, 0.1, np.random.default_rng(54321)),
         g04=noise.add_gaussian_noise(val, 0.4, np.random.default_rng(54322)),
@@ -81,6 +85,11 @@ def train(args):
         return dict(pages=psnr(predict(val_pairs[0]), val_pairs[1]), pages_none=psnr(*val_pairs),
                     **{name: psnr(predict(images), val) for name, images in checks.items()})
 
+    def save(model, name):  # the weights in an uncompiled copy: the custom loss stays behind, the file loads anywhere
+        plain = keras.saving.load_model(base, compile=False)
+        plain.set_weights(model.get_weights())
+        plain.save(args.out / name)
+
     original = scores(keras.saving.load_model(base, compile=False))
     log, best, started = [dict(epoch=0, **scores(model))], -np.inf, time.monotonic()
     print("original", json.dumps(original), "\nstart", json.dumps(log[0]), flush=True)
@@ -93,16 +102,12 @@ def train(args):
         # Kept: the best pages while MNIST holds, within 0.03 dB of the shipped model on each check.
         if log[-1]["pages"] > best and all(log[-1][key] >= original[key] - 0.03 for key in checks):
             best = log[-1]["pages"]
-            plain = keras.saving.load_model(base, compile=False)  # uncompiled: the custom loss stays behind
-            plain.set_weights(model.get_weights())
-            plain.save(args.out / "best.keras")
+            save(model, "best.keras")
         (args.out / "log.json").write_text(json.dumps(log, indent=1))
 
     training.fine_tune(model, fit, pairs, epochs=args.epochs, seed=args.seed, learning_rate=args.learning_rate,
                        max_seconds=args.seconds, on_epoch=on_epoch)
-    plain = keras.saving.load_model(base, compile=False)
-    plain.set_weights(model.get_weights())
-    plain.save(args.out / "last.keras")
+    save(model, "last.keras")
 
 
 def main():

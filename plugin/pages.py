@@ -80,8 +80,8 @@ def make_page(digit, rng, conditions=BENCHMARK):
         Image.fromarray(noisy8).save(buffer, "JPEG", quality=jpeg)
         noisy8 = np.asarray(Image.open(buffer))
     speck_mask = specks & ~ndimage.binary_dilation(ink_map > 0.05, iterations=3)
-    conditions = dict(size=size, shape=(rows, cols), sigma=sigma, paper=paper, ink=ink, jpeg=jpeg, lined=lined)
-    return noisy8, (np.clip(clean, 0, 1) * 255).round().astype(np.uint8), ink_map > 0.5, speck_mask, conditions
+    drawn = dict(size=size, shape=(rows, cols), sigma=sigma, paper=paper, ink=ink, jpeg=jpeg, lined=lined)
+    return noisy8, (np.clip(clean, 0, 1) * 255).round().astype(np.uint8), ink_map > 0.5, speck_mask, drawn
 
 
 def same_frame(placement, reference):

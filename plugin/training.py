@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from digit_denoise.models import MODEL_SIZE, training
 from digit_denoise.models.data import load_mnist
@@ -20,6 +19,7 @@ from .adapter import ScanAdapter
 from .errors import ConfigError, DataError
 from .files import replace_atomically
 from .pages import TRAINING, make_page, same_frame
+from .scans import encode_image
 
 DEFAULT_OUT_DIR = Path("trained-models")
 
@@ -87,17 +87,10 @@ def scan_pairs(digits, rng, *, conditions=None):
     Returns ``(noisy, clean)``, both (K, 28, 28) float32 in [0, 1], light on dark. Pages whose two frames differ
     (``pages.same_frame``) are left out: they hold no right answer.
     """
-
-    def png(image):
-        encoded = io.BytesIO()
-        Image.fromarray(image).save(encoded, "PNG", compress_level=1)
-        encoded.seek(0)
-        return encoded
-
     files = []
     for digit in digits:
         noisy, clean, *_ = make_page(digit, rng, conditions or TRAINING)
-        files += [png(noisy), png(clean)]
+        files += [io.BytesIO(encode_image(page, ".png")) for page in (noisy, clean)]  # read back as run reads files
     read = ScanAdapter().read_many(files)
     noisy, clean = [], []
     for (noisy_digit, noisy_frame), (clean_digit, clean_frame) in zip(read[0::2], read[1::2]):
