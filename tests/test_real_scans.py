@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from digit_denoise import ScanAdapter, denoise, denoise_folder
 from digit_denoise.analysis import analyse
-from digit_denoise.pages import BENCHMARK, make_page
+from digit_denoise.pages import BENCHMARK, make_page, same_frame
 from digit_denoise.cli import app
 
 
@@ -178,6 +178,22 @@ def test_a_ruled_line_neither_moves_the_frame_nor_survives_beside_the_digit(digi
     digit, frame = full.before(lined)
     out = full.after(default_denoiser.denoise(digit[None])[0], frame)
     assert np.abs(out[row : row + 2, :40] - 0.85).max() < 0.05  # the line is gone left of the digit
+
+
+@pytest.mark.parametrize("level", [0.15, 0.25, 0.35])
+def test_a_ruled_line_that_noise_breaks_up_does_not_move_the_frame(digits, level):
+    # A 2-px line a little lighter or darker than the ink: smoothed over 5x5 pixels it lies near the ink's
+    # threshold, so noise breaks it into pieces, which must neither join the digit nor be kept beside it.
+    clean = _digit_on_paper(digits[7], size=(120, 160), offset=(30, 50))
+    adapter = ScanAdapter()
+    reference = adapter.before(clean)[1].placement
+    for seed in range(6):
+        noisy = clean.copy()
+        row = 30 + 14 * seed  # from above the digit to across it
+        noisy[row : row + 2, :] = level
+        noisy += np.random.default_rng(seed).normal(0, 0.08, noisy.shape)
+        placement = adapter.before(np.clip(noisy, 0, 1))[1].placement
+        assert same_frame(placement, reference), (level, row)
 
 
 def test_bumps_on_strokes_go_and_thin_stretches_of_stroke_stay():
