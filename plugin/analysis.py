@@ -135,7 +135,8 @@ def analyse_stack(grays, *, polarity="auto"):
     noise *= factor  # the coarse copy averaged factor x factor pixels
     grid = (np.linspace(0.0, 1.0, n, dtype=np.float32) for n in (height, width))
     flat = grays / _fields(light.astype(np.float32), *grid)
-    smooth = ndimage.uniform_filter(flat, (1, 5, 5), mode="nearest")
+    across = ndimage.uniform_filter1d(flat, 5, axis=2, mode="nearest")  # smoothed along the rows, then the columns
+    smooth = ndimage.uniform_filter1d(across, 5, axis=1, mode="nearest")
     sign = np.where(paper_is_light, -1.0, 1.0)
     # The ink's level, roughly, from the pixels clearly off the paper (five times the noise left after the 5x5 mean,
     # which divides it by 5); then the digit, from the pixels nearer that level than the paper's.
@@ -143,9 +144,9 @@ def analyse_stack(grays, *, polarity="auto"):
     ink = _medians(flat, clearly)
     with np.errstate(invalid="ignore"):  # no ink found: the level is inf, and nothing is inked
         towards_ink = np.nan_to_num(np.sign(ink - paper))
-        ruled = _paint_out_lines(flat, paper, ink)
+        ruled = _paint_out_lines(flat, across, paper, ink)
         if ruled.any():  # the strokes are found again where lines were painted out
-            smooth[ruled] = ndimage.uniform_filter(flat[ruled], (1, 5, 5), mode="nearest")
+            smooth[ruled] = ndimage.uniform_filter(flat[ruled], (1, 5, 5), mode="nearest")  # the same, less exactly
         inked = smooth * _column(towards_ink) > _column((paper + ink) / 2 * towards_ink)
     digits, boxes, more = _digit_components(inked)
     found = np.array([box is not None for box in boxes], bool)
@@ -321,18 +322,19 @@ def _surface_terms(shape, factor, full_shape):
     return terms, monomials, pairs
 
 
-def _paint_out_lines(flat, paper, ink):
+def _paint_out_lines(flat, across, paper, ink):
     """Paint out, in place, the rows and columns of each (K, M, N) ``flat`` image that ink covers almost from edge
     to edge: ruled lines and page edges. A line is found on the pixels smoothed along it only, which keep a thin
     line's full depth where noise breaks it, and its pixels are interpolated from the rows (or columns) on either
-    side: the paper, and the strokes that cross it. Returns which images held one."""
+    side: the paper, and the strokes that cross it. ``across`` is ``flat`` smoothed along its rows (5 px). Returns
+    which images held one."""
     towards_ink = np.sign(ink - paper)
     off_paper = _column(paper * towards_ink + 0.25 * np.abs(ink - paper))  # a quarter of the way to the ink
     ruled = np.zeros(len(flat), bool)
     for axis in (1, 2):  # rows, then columns
-        along = ndimage.uniform_filter1d(flat, 5, axis=3 - axis, mode="nearest")
-        along *= _column(towards_ink)
-        covered = np.count_nonzero(along > off_paper, axis=3 - axis) > LINE_COVER * flat.shape[3 - axis]
+        along = across if axis == 1 else ndimage.uniform_filter1d(flat, 5, axis=1, mode="nearest")
+        covered = np.count_nonzero(along * _column(towards_ink) > off_paper, axis=3 - axis)
+        covered = covered > LINE_COVER * flat.shape[3 - axis]
         covered &= (covered.mean(axis=1) < 0.5)[:, None]  # a page mostly covered is a dark page, not lines
         for index in np.flatnonzero(covered.any(axis=1)):
             image = np.moveaxis(flat[index], axis - 1, 0)  # a view, whose rows run along the lines
