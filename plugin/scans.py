@@ -195,7 +195,7 @@ def read_scans(paths, *, max_pixels=50_000_000, reductions=None, keep_full=False
             continue
         waiting.append((index, decoded))
         held += decoded.image.width * decoded.image.height
-        if held > HELD_PIXELS:
+        if held >= HELD_PIXELS:  # 64 scans of 256x256: one stack for the analysis, not 64 and 1
             settle()
             held = 0
     settle()
