@@ -84,11 +84,18 @@ def light_field(coefficients, shape, window=None, step=1, dtype=np.float64):
 
 def _fields(coefficients, rows, cols):
     """The light fields of (count, 6) ``coefficients`` over the grid of ``rows`` x ``cols``: (count, rows, cols)."""
-    a, b, c, d, e, f = (coefficients[:, index, None, None] for index in range(6))
-    field = (e * rows[:, None]) * cols  # built in place: a full-resolution page has millions of pixels
-    field += a + b * rows[:, None] + d * rows[:, None] ** 2
-    field += c * cols + f * cols**2
+    field = _surfaces(coefficients, rows, cols)
     return np.clip(field, 0.2, 5.0, out=field)
+
+
+def _surfaces(coefficients, rows, cols):
+    """The quadratic surfaces a + b y + c x + d y² + e xy + f x² of (count, 6) ``coefficients`` over the grid of
+    ``rows`` x ``cols``: (count, rows, cols)."""
+    a, b, c, d, e, f = (coefficients[:, index, None, None] for index in range(6))
+    surface = (e * rows[:, None]) * cols  # built in place: a full-resolution page has millions of pixels
+    surface += a + b * rows[:, None] + d * rows[:, None] ** 2
+    surface += c * cols + f * cols**2
+    return surface
 
 
 def analyse(gray, *, polarity="auto"):
@@ -273,7 +280,7 @@ def _fit_light(coarse, factor, shape, paper_is_light, rounds=2):
     count = len(coarse)
     reduced = max(1, min(coarse.shape[1:]) // FIT)
     coarse = block_mean(coarse, reduced)
-    terms, monomials, pairs = _surface_terms(coarse.shape[1:], factor * reduced, shape)
+    terms, monomials, pairs, grid = _surface_terms(coarse.shape[1:], factor * reduced, shape)
     values = coarse.reshape(count, -1).astype(np.float64)
     sign = np.where(paper_is_light, 1.0, -1.0)[:, None]
     middle = values.shape[1] // 2
@@ -286,17 +293,17 @@ def _fit_light(coarse, factor, shape, paper_is_light, rounds=2):
         running &= paper.sum(axis=1) >= 12
         if not running.any():
             break
-        # Normal equations from sums of the surface's monomials over the paper, by einsum, image by image alike:
-        # BLAS's threads would fight the worker processes.
-        weights = paper.astype(float)
-        normal = np.einsum("ki,ij->kj", weights, monomials)[:, pairs] + 1e-9 * np.eye(6)
-        solved = np.linalg.solve(normal, np.einsum("ki,ij->kj", weights * values, terms)[..., None])[..., 0]
-        residual = values - np.einsum("ij,kj->ki", terms, solved)
+        # Normal equations from sums of the surface's monomials over the paper. A product per image (a stack of
+        # (1, pixels) rows) sums each image alike whatever the others are; one (K, pixels) product would not.
+        weights = paper.astype(float)[:, None, :]
+        normal = (weights @ monomials)[:, 0, pairs] + 1e-9 * np.eye(6)
+        solved = np.linalg.solve(normal, ((weights * values[:, None, :]) @ terms).transpose(0, 2, 1))[..., 0]
+        residual = values - _surfaces(solved, *grid).reshape(count, -1)
         deviation = residual.astype(np.float32)  # enough for the noise's level, and twice as fast to sort
         found = 1.4826 * _medians(np.abs(deviation - _medians(deviation, paper)[:, None]), paper).astype(float)
         coefficients[running], noise[running] = solved[running], found[running]
         paper[running] = (residual * sign > -np.maximum(3 * found, 0.01)[:, None])[running]
-    level = np.einsum("ij,kj->ki", terms, coefficients).mean(axis=1)
+    level = (coefficients * terms.mean(axis=0)).sum(axis=1)  # each surface's mean over the copy
     noise *= reduced  # the copy averaged reduced x reduced pixels
     dark = np.abs(level) < 1e-6
     light = coefficients / np.where(dark, 1.0, level)[:, None]
@@ -309,17 +316,16 @@ def _surface_terms(shape, factor, full_shape):
     """For a quadratic surface over a copy of ``shape`` made by averaging ``factor`` x ``factor`` blocks of an image
     of ``full_shape``: its (pixels, 6) terms 1, y, x, y², xy, x², each block at its centre, in the full image's
     coordinates, which run from 0 to 1 along each side as in ``light_field`` (the blocks leave out a remainder);
-    the (pixels, 15) monomials of degree up to 4 whose sums make the normal equations; and the (6, 6) indices
-    of those monomials that each pair of terms multiplies to."""
-    rows, cols = np.meshgrid(*((np.arange(n) * factor + (factor - 1) / 2) / max(1, full - 1)
-                               for n, full in zip(shape, full_shape)), indexing="ij")
-    rows, cols = rows.ravel(), cols.ravel()
+    the (pixels, 15) monomials of degree up to 4 whose sums make the normal equations; the (6, 6) indices of
+    those monomials that each pair of terms multiplies to; and the blocks' row and column coordinates."""
+    grid = tuple((np.arange(n) * factor + (factor - 1) / 2) / max(1, full - 1) for n, full in zip(shape, full_shape))
+    rows, cols = (axis.ravel() for axis in np.meshgrid(*grid, indexing="ij"))
     powers = [(i, j) for i in range(5) for j in range(5 - i)]  # y**i * x**j
     monomials = np.stack([rows**i * cols**j for i, j in powers], axis=-1)
     exponents = [(0, 0), (1, 0), (0, 1), (2, 0), (1, 1), (0, 2)]
     pairs = np.array([[powers.index((i + k, j + m)) for k, m in exponents] for i, j in exponents])
     terms = monomials[:, [powers.index(power) for power in exponents]]
-    return terms, monomials, pairs
+    return terms, monomials, pairs, grid
 
 
 def _paint_out_lines(flat, across, paper, ink):
