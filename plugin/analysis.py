@@ -142,8 +142,8 @@ def analyse_stack(grays, *, polarity="auto"):
     noise *= factor  # the coarse copy averaged factor x factor pixels
     grid = (np.linspace(0.0, 1.0, n, dtype=np.float32) for n in (height, width))
     flat = grays / _fields(light.astype(np.float32), *grid)
-    across = ndimage.uniform_filter1d(flat, 5, axis=2, mode="nearest")  # smoothed along the rows, then the columns
-    smooth = ndimage.uniform_filter1d(across, 5, axis=1, mode="nearest")
+    across = _mean5(flat, axis=2)  # smoothed along the rows, then the columns: a 5x5 mean
+    smooth = _mean5(across, axis=1)
     sign = np.where(paper_is_light, -1.0, 1.0)
     # The ink's level, roughly, from the pixels clearly off the paper (five times the noise left after the 5x5 mean,
     # which divides it by 5); then the digit, from the pixels nearer that level than the paper's.
@@ -153,7 +153,7 @@ def analyse_stack(grays, *, polarity="auto"):
         towards_ink = np.nan_to_num(np.sign(ink - paper))
         ruled = _paint_out_lines(flat, across, paper, ink)
         if ruled.any():  # the strokes are found again where lines were painted out
-            smooth[ruled] = ndimage.uniform_filter(flat[ruled], (1, 5, 5), mode="nearest")  # the same, less exactly
+            smooth[ruled] = _mean5(_mean5(flat[ruled], axis=2), axis=1)
         inked = smooth * _column(towards_ink) > _column((paper + ink) / 2 * towards_ink)
     digits, boxes, more = _digit_components(inked)
     found = np.array([box is not None for box in boxes], bool)
@@ -214,6 +214,11 @@ def _polarities(coarse, polarity, flags):
             reasons.append(f"polarity doubtful: set to {polarity}, but the page looks "
                            f"{'dark-on-light' if looks_light[index] else 'light-on-dark'}")
     return paper_is_light
+
+
+def _mean5(images, axis):
+    """The mean of 5 pixels along ``axis`` of a (K, M, N) stack, the edges repeated."""
+    return ndimage.uniform_filter1d(images, 5, axis=axis, mode="nearest")
 
 
 def _column(values):
@@ -338,7 +343,7 @@ def _paint_out_lines(flat, across, paper, ink):
     off_paper = _column(paper * towards_ink + 0.25 * np.abs(ink - paper))  # a quarter of the way to the ink
     ruled = np.zeros(len(flat), bool)
     for axis in (1, 2):  # rows, then columns
-        along = across if axis == 1 else ndimage.uniform_filter1d(flat, 5, axis=1, mode="nearest")
+        along = across if axis == 1 else _mean5(flat, axis=1)
         covered = np.count_nonzero(along * _column(towards_ink) > off_paper, axis=3 - axis)
         covered = covered > LINE_COVER * flat.shape[3 - axis]
         covered &= (covered.mean(axis=1) < 0.5)[:, None]  # a page mostly covered is a dark page, not lines
