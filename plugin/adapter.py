@@ -424,11 +424,11 @@ def percentiles(sample, q):
 def frame_like_mnist(gray, *, fast=True, box=None):
     """MNIST's recipe: fit the ink's longer side to 20 px and centre its centre of mass in 28x28.
 
-    The 28x28 window is sampled from the image itself (reflected at its edges),
-    so the paper around the digit stays paper instead of a hard-edged box.
-    With ``fast``, a large digit is first reduced by an integer factor with
-    block averaging (keeping 1.5 times the final resolution), which makes the
-    anti-aliased resampling that follows cheap at the same quality.
+    Where the 28x28 window reaches past the image's edges (a digit cropped
+    tightly), it reads paper (0), as MNIST's margins are. With ``fast``, a
+    large digit is first reduced by an integer factor with block averaging
+    (keeping 1.5 times the final resolution), which makes the anti-aliased
+    resampling that follows cheap at the same quality.
 
     ``box`` is the ink's ``(top, left, bottom, right)`` in ``gray``, when already
     known. Returns the digit and ``(scale, centre_row, centre_col)``: model
@@ -486,14 +486,14 @@ def _frame_stack(grays, boxes):
 def _sampling(length, centres, scales):
     """The (K, 28, length) matrices that frame one axis of K images: row r of image k reads the input at
     ``centres[k] + (r - FRAME_CENTRE) / scales[k]`` by linear interpolation, after a Gaussian blur of sigma
-    ``(1 / scale - 1) / 2`` when shrinking (the anti-aliasing of skimage.transform.resize); the input is mirrored at
-    its edges. The same as ``scipy.ndimage.gaussian_filter`` then ``affine_transform(order=1)``, both with mode
-    'mirror'."""
+    ``(1 / scale - 1) / 2`` when shrinking (the anti-aliasing of skimage.transform.resize); beyond its edges the
+    input is 0, paper. The same as ``scipy.ndimage.gaussian_filter`` (mode 'constant') then
+    ``affine_transform(order=1, mode='grid-constant')``."""
     centres, scales = np.atleast_1d(centres), np.atleast_1d(scales)
     position = centres[:, None] + (np.arange(MODEL_SIZE) - FRAME_CENTRE) / scales[:, None]
     below = np.floor(position)
-    taps = _mirrored(below[..., None].astype(np.intp) + [0, 1], length)
-    weights = np.stack([1.0 - (position - below), position - below], axis=-1)
+    taps = below[..., None].astype(np.intp) + [0, 1]
+    weights = np.stack([1.0 - (position - below), position - below], axis=-1) * ((taps >= 0) & (taps < length))
     sigmas = np.where(scales < 1, (1 / scales - 1) / 2, 0.0)
     radii = (4 * sigmas + 0.5).astype(int)  # scipy's radius, truncate=4
     matrices = np.empty((len(scales), MODEL_SIZE, length))
@@ -503,10 +503,12 @@ def _sampling(length, centres, scales):
         if radius > 0:
             offsets = np.arange(-radius, radius + 1)
             kernels = np.exp(-0.5 * (offsets / sigmas[chosen, None]) ** 2)
-            chosen_taps = _mirrored(chosen_taps[..., None] + offsets, length)
+            chosen_taps = chosen_taps[..., None] + offsets
             chosen_weights = chosen_weights[..., None] * (kernels / kernels.sum(axis=1, keepdims=True))[:, None, None]
+            chosen_weights = chosen_weights * ((chosen_taps >= 0) & (chosen_taps < length))
         cells = (np.arange(len(chosen))[:, None] * MODEL_SIZE + np.arange(MODEL_SIZE)) * length
-        index = cells.reshape(len(chosen), MODEL_SIZE, *[1] * (chosen_taps.ndim - 2)) + chosen_taps
+        index = cells.reshape(len(chosen), MODEL_SIZE, *[1] * (chosen_taps.ndim - 2)) + np.clip(chosen_taps, 0,
+                                                                                                  length - 1)
         matrices[chosen] = np.bincount(index.ravel(), chosen_weights.ravel(), len(chosen) * MODEL_SIZE * length
                                        ).reshape(len(chosen), MODEL_SIZE, length)
     return matrices
@@ -524,15 +526,6 @@ def _placing(pixels, centre, scale):
     matrix[on_frame, below] = 1.0 - fraction
     matrix[on_frame, below + 1] = fraction
     return matrix
-
-
-def _mirrored(index, length):
-    """Indices reflected at the centres of the edge pixels (scipy.ndimage's 'mirror'): -1 -> 1, length -> length - 2."""
-    if length == 1:
-        return np.zeros_like(index)
-    period = 2 * (length - 1)
-    index = np.mod(index, period)
-    return np.where(index >= length, period - index, index)
 
 
 def _mnist_reduction(coarse_box, coarse_factor, keep=SHRUNK_INK):

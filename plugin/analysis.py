@@ -18,7 +18,8 @@ from .scans import to_grayscale
 
 COARSE = 64  # px: the page's levels are first looked at on a copy about this small
 FIT = 32  # px: and the light is fitted on a copy about this small (light varies slowly; the strokes are a minority)
-LINE_COVER = 0.85  # a row or column this much covered by ink is a ruled line or a page edge, not a stroke
+LINE_COVER = 0.85  # a row or column this much covered by ink, in a band at most LINE_WIDTH px wide with paper
+LINE_WIDTH = 3  # on either side, is a ruled line, not a stroke
 DIGIT_PART = 0.15  # a component at least this part of the largest one's ink, close to it, belongs to the digit
 DIGIT_SIZED = 0.4  # ... and one with this part of its ink, beside it rather than part of it, is another digit
 TOO_SMALL = 8  # px: a scan or a digit smaller than this cannot be framed
@@ -216,6 +217,18 @@ def _polarities(coarse, polarity, flags):
     return paper_is_light
 
 
+def _wider_than(runs, width):
+    """Which of the True entries of each row of ``runs`` are in a run of more than ``width`` of them."""
+    opened = runs.copy()
+    for shift in range(1, width + 1):  # a run of width + 1 survives an erosion by width
+        opened[:, :-shift] &= runs[:, shift:]
+        opened[:, -shift:] = False
+    grown = opened.copy()
+    for shift in range(1, width + 1):
+        grown[:, shift:] |= opened[:, :-shift]
+    return grown
+
+
 def _mean5(images, axis):
     """The mean of 5 pixels along ``axis`` of a (K, M, N) stack, the edges repeated."""
     return ndimage.uniform_filter1d(images, 5, axis=axis, mode="nearest")
@@ -334,19 +347,22 @@ def _surface_terms(shape, factor, full_shape):
 
 
 def _paint_out_lines(flat, across, paper, ink):
-    """Paint out, in place, the rows and columns of each (K, M, N) ``flat`` image that ink covers almost from edge
-    to edge: ruled lines and page edges. A line is found on the pixels smoothed along it only, which keep a thin
-    line's full depth where noise breaks it, and its pixels are interpolated from the rows (or columns) on either
-    side: the paper, and the strokes that cross it. ``across`` is ``flat`` smoothed along its rows (5 px). Returns
-    which images held one."""
+    """Paint out, in place, the ruled lines of each (K, M, N) ``flat`` image: thin bands of rows (or columns) that
+    ink covers almost from edge to edge, with paper on either side. A line is found on the pixels smoothed along
+    it only, which keep a thin line's full depth where noise breaks it, and its pixels are interpolated from the
+    rows (or columns) on either side: the paper, and the strokes that cross it. ``across`` is ``flat`` smoothed
+    along its rows (5 px). Returns which images held one."""
     towards_ink = np.sign(ink - paper)
     off_paper = _column(paper * towards_ink + 0.25 * np.abs(ink - paper))  # a quarter of the way to the ink
     ruled = np.zeros(len(flat), bool)
     for axis in (1, 2):  # rows, then columns
         along = across if axis == 1 else _mean5(flat, axis=1)
-        covered = np.count_nonzero(along * _column(towards_ink) > off_paper, axis=3 - axis)
-        covered = covered > LINE_COVER * flat.shape[3 - axis]
-        covered &= (covered.mean(axis=1) < 0.5)[:, None]  # a page mostly covered is a dark page, not lines
+        share = np.count_nonzero(along * _column(towards_ink) > off_paper, axis=3 - axis) / flat.shape[3 - axis]
+        covered = share > LINE_COVER
+        # A line is thin, with paper on either side: not a stroke of a digit cropped tightly, nor a page edge.
+        beside = np.pad(share, ((0, 0), (LINE_WIDTH + 1,) * 2))
+        covered &= ~_wider_than(covered, LINE_WIDTH) & (np.maximum(beside[:, :-2 * LINE_WIDTH - 2],
+                                                                   beside[:, 2 * LINE_WIDTH + 2 :]) < 0.5)
         for index in np.flatnonzero(covered.any(axis=1)):
             image = np.moveaxis(flat[index], axis - 1, 0)  # a view, whose rows run along the lines
             lines, kept = np.flatnonzero(covered[index]), np.flatnonzero(~covered[index])

@@ -161,7 +161,7 @@ def test_fast_reduction_stays_within_half_a_db_of_the_slow_path(digits):
 
 def test_framing_arithmetic_matches_scipy_ndimage():
     """The adapter's matrix framing, unframing and ink box are scipy.ndimage's gaussian_filter + affine_transform
-    (mode 'mirror'), affine_transform (mode 'constant') and uniform_filter, computed cheaply: same numbers,
+    (paper, 0, beyond the edges), affine_transform (mode 'constant') and uniform_filter, computed cheaply: same numbers,
     on any size and placement."""
     from digit_denoise.adapter import INK_LEVEL, _ink_box, _placing, _sampling
 
@@ -171,10 +171,10 @@ def test_framing_arithmetic_matches_scipy_ndimage():
         gray = rng.random((height, width))
         scale = rng.uniform(0.1, 2.0)
         centre = rng.uniform(-5, height + 5), rng.uniform(-5, width + 5)
-        expected = ndimage.gaussian_filter(gray, (1 / scale - 1) / 2, mode="mirror") if scale < 1 else gray
+        expected = ndimage.gaussian_filter(gray, (1 / scale - 1) / 2, mode="constant") if scale < 1 else gray
         expected = ndimage.affine_transform(
             expected, [1 / scale, 1 / scale], offset=[c - FRAME_CENTRE / scale for c in centre],
-            output_shape=(28, 28), order=1, mode="mirror",
+            output_shape=(28, 28), order=1, mode="grid-constant",
         )
         framed = _sampling(height, centre[0], scale)[0] @ gray @ _sampling(width, centre[1], scale)[0].T
         np.testing.assert_allclose(framed, expected, atol=1e-12)

@@ -196,6 +196,20 @@ def test_a_ruled_line_that_noise_breaks_up_does_not_move_the_frame(digits, level
         assert same_frame(placement, reference), (level, row)
 
 
+def test_a_digit_cropped_tightly_is_framed_as_with_paper_around_it(digits):
+    # Cut out at its ink's box, as form-reading tools cut digits: the 28x28 frame reaches past the image's edges,
+    # where it must read paper, not strokes reflected back in; and no stroke is taken for a ruled line.
+    adapter = ScanAdapter()
+    for digit in digits[::30]:
+        big = np.kron(digit, np.ones((3, 3)))
+        rows, cols = np.flatnonzero(big.max(axis=1) > 0.3), np.flatnonzero(big.max(axis=0) > 0.3)
+        cut = big[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+        reference = adapter.before(0.9 - 0.7 * np.pad(cut, 20))[0]
+        for margin in (1, 3):
+            framed = adapter.before(0.9 - 0.7 * np.pad(cut, margin))[0]
+            assert np.abs(framed - reference).mean() < 0.03, margin
+
+
 def test_bumps_on_strokes_go_and_thin_stretches_of_stroke_stay():
     from digit_denoise.analysis import without_bumps
 
