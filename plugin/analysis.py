@@ -18,8 +18,8 @@ from .scans import to_grayscale
 
 COARSE = 64  # px: the page's levels are first looked at on a copy about this small
 FIT = 32  # px: and the light is fitted on a copy about this small (light varies slowly; the strokes are a minority)
-LINE_COVER = 0.85  # a row or column this much covered by ink, in a band at most LINE_WIDTH px wide with paper
-LINE_WIDTH = 3  # on either side, is a ruled line, not a stroke
+LINE_COVER = 0.85  # a row or column this much covered by ink, in a band at most LINE_WIDTH px wide (or at the
+LINE_WIDTH = 3  # image's edge) with paper on either side, is a ruled line (or a page edge), not a stroke
 DIGIT_PART = 0.15  # a component at least this part of the largest one's ink, close to it, belongs to the digit
 DIGIT_SIZED = 0.4  # ... and one with this part of its ink, beside it rather than part of it, is another digit
 TOO_SMALL = 8  # px: a scan or a digit smaller than this cannot be framed
@@ -217,16 +217,22 @@ def _polarities(coarse, polarity, flags):
     return paper_is_light
 
 
-def _wider_than(runs, width):
-    """Which of the True entries of each row of ``runs`` are in a run of more than ``width`` of them."""
-    opened = runs.copy()
-    for shift in range(1, width + 1):  # a run of width + 1 survives an erosion by width
-        opened[:, :-shift] &= runs[:, shift:]
-        opened[:, -shift:] = False
-    grown = opened.copy()
-    for shift in range(1, width + 1):
-        grown[:, shift:] |= opened[:, :-shift]
-    return grown
+def _ruled(share):
+    """Which rows of an image are ruled lines or page edges, from ``share``, the part of each row that ink covers:
+    runs of rows covered almost from edge to edge, with paper from 2 to LINE_WIDTH + 1 rows beyond them; at most
+    LINE_WIDTH rows wide, or at the image's edge. A wider run inside the image, or one in a thick bar, is a stroke
+    of a digit cropped tightly."""
+    covered = share > LINE_COVER
+    starts = np.flatnonzero(covered & ~np.r_[False, covered[:-1]])
+    ends = np.flatnonzero(covered & ~np.r_[covered[1:], False]) + 1
+    lines = np.zeros_like(covered)
+    for start, end in zip(starts, ends):
+        beyond = [row for row in (*range(start - LINE_WIDTH - 1, start - 1), *range(end + 1, end + LINE_WIDTH + 1))
+                  if 0 <= row < len(share)]
+        at_edge = start == 0 or end == len(share)
+        if (end - start <= LINE_WIDTH or at_edge) and end - start < len(share) / 2 and (share[beyond] < 0.5).all():
+            lines[start:end] = True
+    return lines
 
 
 def _mean5(images, axis):
@@ -347,25 +353,22 @@ def _surface_terms(shape, factor, full_shape):
 
 
 def _paint_out_lines(flat, across, paper, ink):
-    """Paint out, in place, the ruled lines of each (K, M, N) ``flat`` image: thin bands of rows (or columns) that
-    ink covers almost from edge to edge, with paper on either side. A line is found on the pixels smoothed along
-    it only, which keep a thin line's full depth where noise breaks it, and its pixels are interpolated from the
-    rows (or columns) on either side: the paper, and the strokes that cross it. ``across`` is ``flat`` smoothed
-    along its rows (5 px). Returns which images held one."""
+    """Paint out, in place, the ruled lines and page edges of each (K, M, N) ``flat`` image (see :func:`_ruled`). A
+    line is found on the pixels smoothed along it only, which keep a thin line's full depth where noise breaks it,
+    and its pixels are interpolated from the rows (or columns) on either side: the paper, and the strokes that
+    cross it. ``across`` is ``flat`` smoothed along its rows (5 px). Returns which images held one."""
     towards_ink = np.sign(ink - paper)
     off_paper = _column(paper * towards_ink + 0.25 * np.abs(ink - paper))  # a quarter of the way to the ink
     ruled = np.zeros(len(flat), bool)
     for axis in (1, 2):  # rows, then columns
         along = across if axis == 1 else _mean5(flat, axis=1)
         share = np.count_nonzero(along * _column(towards_ink) > off_paper, axis=3 - axis) / flat.shape[3 - axis]
-        covered = share > LINE_COVER
-        # A line is thin, with paper on either side: not a stroke of a digit cropped tightly, nor a page edge.
-        beside = np.pad(share, ((0, 0), (LINE_WIDTH + 1,) * 2))
-        covered &= ~_wider_than(covered, LINE_WIDTH) & (np.maximum(beside[:, :-2 * LINE_WIDTH - 2],
-                                                                   beside[:, 2 * LINE_WIDTH + 2 :]) < 0.5)
-        for index in np.flatnonzero(covered.any(axis=1)):
+        for index in np.flatnonzero((share > LINE_COVER).any(axis=1)):
+            lines = _ruled(share[index])
+            if not lines.any():
+                continue
             image = np.moveaxis(flat[index], axis - 1, 0)  # a view, whose rows run along the lines
-            lines, kept = np.flatnonzero(covered[index]), np.flatnonzero(~covered[index])
+            lines, kept = np.flatnonzero(lines), np.flatnonzero(~lines)
             # Each line between the nearest rows kept on either side (the one there is, at an edge).
             after = np.searchsorted(kept, lines)
             below, above = kept[np.maximum(after - 1, 0)], kept[np.minimum(after, len(kept) - 1)]

@@ -210,6 +210,17 @@ def test_a_digit_cropped_tightly_is_framed_as_with_paper_around_it(digits):
             assert np.abs(framed - reference).mean() < 0.03, margin
 
 
+@pytest.mark.parametrize("side", ["top", "left", "right"])
+def test_a_dark_page_edge_is_left_out_of_the_frame(digits, side):
+    # A scanner's dark border along one side of the page, 8 px thick: not a stroke, not the digit.
+    clean = _digit_on_paper(digits[7], size=(120, 160), offset=(30, 50))
+    edged = clean.copy()
+    edged[{"top": np.s_[:8, :], "left": np.s_[:, :8], "right": np.s_[:, -8:]}[side]] = 0.1
+    adapter = ScanAdapter()
+    digit, frame = adapter.before(edged)
+    assert same_frame(frame.placement, adapter.before(clean)[1].placement) and not frame.flags
+
+
 def test_bumps_on_strokes_go_and_thin_stretches_of_stroke_stay():
     from digit_denoise.analysis import without_bumps
 
