@@ -219,10 +219,12 @@ def _polarities(coarse, polarity, flags):
 
 def _ruled(share):
     """Which rows of an image are ruled lines or page edges, from ``share``, the part of each row that ink covers:
-    runs of rows covered almost from edge to edge, with paper from 2 to LINE_WIDTH + 1 rows beyond them; at most
+    runs of rows covered almost from edge to edge, with paper (rows covered about as little as most rows, which
+    noise covers in part) from 2 to LINE_WIDTH + 1 rows beyond them; at most
     LINE_WIDTH rows wide, or at the image's edge. A wider run inside the image, or one in a thick bar, is a stroke
     of a digit cropped tightly."""
     covered = share > LINE_COVER
+    paper = (np.median(share) + LINE_COVER) / 2  # rows less covered than this are paper, with noise's specks
     starts = np.flatnonzero(covered & ~np.r_[False, covered[:-1]])
     ends = np.flatnonzero(covered & ~np.r_[covered[1:], False]) + 1
     lines = np.zeros_like(covered)
@@ -230,7 +232,7 @@ def _ruled(share):
         beyond = [row for row in (*range(start - LINE_WIDTH - 1, start - 1), *range(end + 1, end + LINE_WIDTH + 1))
                   if 0 <= row < len(share)]
         at_edge = start == 0 or end == len(share)
-        if (end - start <= LINE_WIDTH or at_edge) and end - start < len(share) / 2 and (share[beyond] < 0.5).all():
+        if (end - start <= LINE_WIDTH or at_edge) and end - start < len(share) / 2 and (share[beyond] < paper).all():
             lines[start:end] = True
     return lines
 

@@ -221,6 +221,21 @@ def test_a_dark_page_edge_is_left_out_of_the_frame(digits, side):
     assert same_frame(frame.placement, adapter.before(clean)[1].placement) and not frame.flags
 
 
+def test_rows_covered_edge_to_edge_are_lines_or_page_edges_only_with_paper_beside_them():
+    from digit_denoise.analysis import _ruled
+
+    def profile(runs, background=0.2):  # the part of each of 100 rows that ink covers
+        share = np.full(100, background)
+        for rows, value in runs:
+            share[rows] = value
+        return np.flatnonzero(_ruled(share)).tolist()
+
+    # A line through a digit on a noisy page: the rows beside it are half covered by strokes and noise.
+    assert profile([(np.s_[40:45], 0.53), (np.s_[46], 1.0), (np.s_[47:52], 0.35)], background=0.3) == [46]
+    assert profile([(np.s_[:10], 1.0)]) == list(range(10))  # a dark page edge, however wide
+    assert profile([(np.s_[20:28], 0.9), (np.s_[17:20], 0.7), (np.s_[28:31], 0.7)]) == []  # a tight crop's bar
+    assert profile([(np.s_[20:29], 0.7), (np.s_[23:26], 0.92)]) == []  # the straightest rows of a thick bar
+
 def test_bumps_on_strokes_go_and_thin_stretches_of_stroke_stay():
     from digit_denoise.analysis import without_bumps
 
