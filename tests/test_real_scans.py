@@ -25,11 +25,8 @@ def test_the_frame_and_the_paper_level_do_not_move_with_noise_specks_or_a_ruled_
     adapter = ScanAdapter()
     assert any(page[4]["lined"] for page in pages) and any(page[3].any() for page in pages)  # lines and specks
     for noisy, clean, _, _, conditions in pages:
-        (clean_scale, clean_row, clean_col), (scale, row, col) = (
-            adapter.before(image)[1].placement for image in (clean, noisy)
-        )
-        assert np.hypot(row - clean_row, col - clean_col) * scale <= 0.5, conditions
-        assert abs(scale / clean_scale - 1) <= 0.05, conditions
+        reference, placement = (adapter.before(image)[1].placement for image in (clean, noisy))
+        assert same_frame(placement, reference), conditions  # centres within 0.5 px, scales within 5%
         paper_noisy, paper_clean = analyse(noisy / 255.0).paper, analyse(clean / 255.0).paper
         assert abs(paper_noisy - paper_clean) * 255 <= 3, conditions
 
@@ -235,6 +232,7 @@ def test_rows_covered_edge_to_edge_are_lines_or_page_edges_only_with_paper_besid
     assert profile([(np.s_[:10], 1.0)]) == list(range(10))  # a dark page edge, however wide
     assert profile([(np.s_[20:28], 0.9), (np.s_[17:20], 0.7), (np.s_[28:31], 0.7)]) == []  # a tight crop's bar
     assert profile([(np.s_[20:29], 0.7), (np.s_[23:26], 0.92)]) == []  # the straightest rows of a thick bar
+
 
 def test_bumps_on_strokes_go_and_thin_stretches_of_stroke_stay():
     from digit_denoise.analysis import without_bumps
