@@ -143,7 +143,7 @@ def analyse_stack(grays, *, polarity="auto"):
     noise *= factor  # the coarse copy averaged factor x factor pixels
     grid = (np.linspace(0.0, 1.0, n, dtype=np.float32) for n in (height, width))
     flat = grays / _fields(light.astype(np.float32), *grid)
-    across, smooth = _smoothed(flat)
+    across, smooth = smoothed(flat)
     sign = np.where(paper_is_light, -1.0, 1.0)
     # The ink's level, roughly, from the pixels clearly off the paper (five times the noise left after the 5x5 mean,
     # which divides it by 5); then the digit, from the pixels nearer that level than the paper's.
@@ -153,7 +153,7 @@ def analyse_stack(grays, *, polarity="auto"):
         towards_ink = np.nan_to_num(np.sign(ink - paper))
         ruled = _paint_out_lines(flat, across, paper, ink)
         if ruled.any():  # the strokes are found again where lines were painted out
-            smooth[ruled] = _smoothed(flat[ruled])[1]
+            smooth[ruled] = smoothed(flat[ruled])[1]
         inked = smooth * _column(towards_ink) > _column((paper + ink) / 2 * towards_ink)
     digits, boxes, more = _digit_components(inked)
     found = np.array([box is not None for box in boxes], bool)
@@ -236,7 +236,7 @@ def _ruled(share):
     return lines
 
 
-def _smoothed(images):
+def smoothed(images):
     """``(across, smooth)``: a (K, M, N) stack smoothed along its rows (5 px), then along its columns too, which
     makes a 5x5 mean."""
     across = _mean5(images, axis=2)
