@@ -558,22 +558,22 @@ def _ink_boxes(grays):
     of it. A box in whole pixels would move by a pixel, and the frame's scale by several percent, as noise tips a
     row over the level or not; the 5x5 mean makes that noise small."""
     means = smoothed(grays)[1]
-    boxes = []
-    for profiles, image in zip(zip(means.max(axis=2), means.max(axis=1)), means):
-        inked = [np.flatnonzero(profile > INK_LEVEL) for profile in profiles]
-        if not inked[0].size:
-            boxes.append((0.0, 0.0, *map(float, image.shape)))
-            continue
-        starts, ends = [], []
-        for profile, rows in zip(profiles, inked):
-            profile = profile.astype(np.float64)
-            first, last = rows[0], rows[-1]
-            starts.append(first - 0.5 + (INK_LEVEL - profile[first - 1]) / (profile[first] - profile[first - 1])
-                          if first > 0 else 0.0)
-            ends.append(last + 0.5 + (profile[last] - INK_LEVEL) / (profile[last] - profile[last + 1])
-                        if last + 1 < len(profile) else float(len(profile)))
-        boxes.append((starts[0], starts[1], ends[0], ends[1]))
-    return boxes
+    sides = []
+    for profiles in (means.max(axis=2), means.max(axis=1)):  # (K, M) rows, then (K, N) columns
+        profiles = profiles.astype(np.float64)
+        inked = profiles > INK_LEVEL
+        length = profiles.shape[1]
+        first, last = inked.argmax(axis=1), length - 1 - inked[:, ::-1].argmax(axis=1)
+        at = np.arange(len(profiles))
+        before, after = profiles[at, np.maximum(first - 1, 0)], profiles[at, np.minimum(last + 1, length - 1)]
+        with np.errstate(divide="ignore", invalid="ignore"):  # at the image's edges, where nothing lies beyond
+            start = np.where(first > 0, first - 0.5 + (INK_LEVEL - before) / (profiles[at, first] - before), 0.0)
+            end = np.where(last < length - 1,
+                           last + 0.5 + (profiles[at, last] - INK_LEVEL) / (profiles[at, last] - after), float(length))
+        found = inked.any(axis=1)
+        sides.append((np.where(found, start, 0.0), np.where(found, end, float(length))))
+    (tops, bottoms), (lefts, rights) = sides
+    return list(zip(tops.tolist(), lefts.tolist(), bottoms.tolist(), rights.tolist()))
 
 
 def _stacks(items, shape):
