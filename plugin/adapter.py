@@ -14,7 +14,7 @@ from skimage import transform
 
 from digit_denoise.models import MODEL_SIZE
 
-from .analysis import (Analysis, analyse_stack, block_mean, digit_parts, grown, light_field, smoothed,
+from .analysis import (Analysis, analyse_stack, block_mean, digit_parts, grown, light_field, light_paper, smoothed,
                        without_bumps)
 from .errors import ScanError
 from .scans import COARSE_SIZE, Scan, float_peak, read_scans, to_dtype, to_grayscale
@@ -271,11 +271,11 @@ class ScanAdapter:
         raw = image if bytes_ else gray
         sample = raw.ravel()[:: max(1, raw.size // STATISTICS_SAMPLE)]
         low_p, high_p = self.percentiles if self.normalize == "percentile" else (0.0, 100.0)
-        # One pass for the median and both polarities' percentiles (inverting maps percentile p to 1 - (100 - p)).
-        median, low, high, low_inverted, high_inverted = percentiles(
-            sample, [50.0, low_p, high_p, 100.0 - high_p, 100.0 - low_p]
+        # One pass for both polarities' percentiles (inverting maps percentile p to 1 - (100 - p)).
+        low, high, low_inverted, high_inverted = percentiles(
+            sample, [low_p, high_p, 100.0 - high_p, 100.0 - low_p]
         ) / (255.0 if bytes_ else 1.0)
-        inverted = {"auto": median > 0.5, "dark-on-light": True, "light-on-dark": False}[self.polarity]
+        inverted = light_paper(gray) if self.polarity == "auto" else self.polarity == "dark-on-light"
         if inverted:
             gray, low, high = 1.0 - gray, 1.0 - high_inverted, 1.0 - low_inverted
         if self.normalize == "none":

@@ -23,6 +23,8 @@ LINE_WIDTH = 3  # image's edge) with paper on either side, is a ruled line (or a
 DIGIT_PART = 0.15  # a component at least this part of the largest one's ink, close to it, belongs to the digit
 DIGIT_SIZED = 0.4  # ... and one with this part of its ink, beside it rather than part of it, is another digit
 TOO_SMALL = 8  # px: a scan or a digit smaller than this cannot be framed
+EDGES_ON_ONE_SIDE = 0.7  # where this much of a page's edges is on one side (light or dark) of its middle level,
+PAPER_EDGES = 0.4  # and that side holds this much of its pixels, it is the paper's
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,7 +108,8 @@ def analyse(gray, *, polarity="auto"):
     ----------
     gray : (M, N) float ndarray in [0, 1]
     polarity : {'auto', 'dark-on-light', 'light-on-dark'}
-        'auto' takes the side most pixels are on as the paper.
+        'auto' takes the side (light or dark) most of the page's edges are on as the paper, where that side holds
+        PAPER_EDGES of the pixels, else the side most pixels are on.
 
     Returns
     -------
@@ -195,18 +198,33 @@ def analyse_stack(grays, *, polarity="auto"):
     return analyses, amounts
 
 
+def light_paper(gray):
+    """Whether a grayscale scan's paper is light, as polarity 'auto' finds it (see :func:`analyse`)."""
+    coarse = block_mean(np.asarray(gray, np.float32)[None], max(1, min(gray.shape) // COARSE))
+    return bool(_polarities(coarse, "auto", [[]])[0])
+
+
 def _polarities(coarse, polarity, flags):
     """Whether each image of the (K, M, N) ``coarse`` stack has light paper, as ``polarity`` says or ('auto') as the
-    side most pixels are on; adds to ``flags`` where that is doubtful."""
+    side the page's edges are on, where most are on one side and it holds PAPER_EDGES of the pixels (a bold
+    digit cut out at its ink's box is half ink or more), else as the side most pixels are on; adds to ``flags``
+    where that is doubtful."""
     values = coarse.reshape(len(coarse), -1)
     last = values.shape[1] - 1
     ranks = [int(0.01 * last), last // 2, (last + 1) // 2, int(0.99 * last)]
     low, below, above, high = np.sort(values, axis=1)[:, ranks].T  # the 1st, 50th and 99th percentiles
     median = (below + above) / 2
-    looks_light = high - median < median - low  # most pixels, the paper, sit nearer the light end
+    middle = ((low + high) / 2)[:, None]
+    edges = np.concatenate([coarse[:, 0], coarse[:, -1], coarse[:, 1:-1, 0], coarse[:, 1:-1, -1]], axis=1)
+    edges_light = (edges > middle).mean(axis=1)
+    light = (values > middle).mean(axis=1)
+    by_edges = np.where(edges_light >= EDGES_ON_ONE_SIDE, light >= PAPER_EDGES,
+                        (1 - edges_light >= EDGES_ON_ONE_SIDE) & (1 - light >= PAPER_EDGES))
+    looks_light = np.where(by_edges, edges_light >= EDGES_ON_ONE_SIDE,
+                           high - median < median - low)  # most pixels, the paper, sit nearer the light end
     paper_is_light = looks_light if polarity == "auto" else np.full(len(values), polarity == "dark-on-light")
     contrasty = high - low > 0.05
-    clear = contrasty & (np.abs((high - median) - (median - low)) >= 0.2 * (high - low))
+    clear = contrasty & (by_edges | (np.abs((high - median) - (median - low)) >= 0.2 * (high - low)))
     for index, reasons in enumerate(flags):
         if contrasty[index] and not clear[index] and polarity == "auto":
             reasons.append("polarity doubtful: as much of the page is dark as light")
@@ -324,8 +342,10 @@ def _fit_light(coarse, factor, shape, paper_is_light, rounds=2):
     terms, monomials, pairs, grid = _surface_terms(coarse.shape[1:], factor * reduced, shape)
     values = coarse.reshape(count, -1).astype(np.float64)
     sign = np.where(paper_is_light, 1.0, -1.0)[:, None]
-    middle = values.shape[1] // 2
-    centre = np.partition(values, middle, axis=1)[:, middle]
+    # The paper's level, to start from: the median of the pixels on its side of the middle (the ink may be most of
+    # the pixels, in a bold digit cut out at its box).
+    middle = (values.min(axis=1) + values.max(axis=1))[:, None] / 2
+    centre = _medians(values, (values - middle) * sign >= 0)
     paper = (values - centre[:, None]) * sign > -0.5 * np.ptp(values, axis=1)[:, None]  # all but strong ink
     coefficients = np.zeros((count, 6))
     coefficients[:, 0] = centre

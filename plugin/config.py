@@ -43,8 +43,9 @@ class Settings:
         "default", "A shipped model's name (see `digit-denoise models`), 'default', 'none' (the adapter alone, no "
         "denoising) or the path of a .keras file. The model's sha256 is part of the run key.", short="m")
     polarity: str = setting(
-        "auto", "Ink against paper. 'auto' takes the dominant intensity as the paper and inverts dark ink on light "
-        "paper to MNIST's light-on-dark (and back when writing).",
+        "auto", "Ink against paper. 'auto' takes the side (light or dark) most of the page's edges are on as the "
+        "paper, or where they are mixed the dominant intensity, and inverts dark ink on light paper to MNIST's "
+        "light-on-dark (and back when writing).",
         choices=("auto", "dark-on-light", "light-on-dark"), output=True)
     normalize: str = setting(
         "levels", "Intensity normalization before the model: 'levels' flattens uneven light, estimates the paper's "

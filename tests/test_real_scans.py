@@ -207,6 +207,32 @@ def test_a_digit_cropped_tightly_is_framed_as_with_paper_around_it(digits):
             assert np.abs(framed - reference).mean() < 0.03, margin
 
 
+@pytest.mark.parametrize("normalize", ["levels", "percentile"])
+def test_a_bold_digit_cut_out_at_its_box_is_dark_ink_on_light_paper(digits, normalize):
+    # Half of such a cut or more is ink, so the side most pixels are on is the ink's; its edges are the paper's.
+    from skimage import transform
+
+    adapter, bold = ScanAdapter(normalize=normalize), 0
+    for digit in digits:
+        pen = 1 / (1 + np.exp(-14 * (transform.resize(digit, (84, 84), order=3) - 0.45)))  # a pen's steep edge
+        rows, cols = np.flatnonzero((pen > 0.5).any(axis=1)), np.flatnonzero((pen > 0.5).any(axis=0))
+        cut = pen[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+        if (cut > 0.5).mean() < 0.5:
+            continue
+        bold += 1
+        frame = adapter.before(0.9 - 0.75 * cut)[1]
+        assert frame.inverted and not frame.flags
+    assert bold >= 3
+
+
+def test_a_page_on_a_dark_scanner_lid_is_still_dark_ink_on_light_paper(digits):
+    # All of its edges are dark, but most of its pixels are the light paper's.
+    scan = np.full((160, 160), 0.05)  # a border 12 px wide: 28% of the pixels
+    scan[12:148, 12:148] = _digit_on_paper(digits[7], size=(136, 136), offset=(40, 40))
+    frame = ScanAdapter().before(scan)[1]
+    assert frame.inverted
+
+
 @pytest.mark.parametrize("side", ["top", "left", "right"])
 def test_a_dark_page_edge_is_left_out_of_the_frame(digits, side):
     # A scanner's dark border along one side of the page, 8 px thick: not a stroke, not the digit.
