@@ -140,6 +140,8 @@ MUTATIONS = [
     ("the light fit starts from the median of all the pixels, the ink's in a bold cut", "plugin/analysis.py",
      "centre = _medians(values, (values - middle) * sign >= 0)", "centre = _medians(values, values == values)",
      "tests/test_real_scans.py", "bold"),
+    ("a fine pen's faint framed strokes not widened for the model's guide", "plugin/adapter.py",
+     "if peak >= THIN_PEAK or peak < 0.05:", "if True:", "tests/test_real_scans.py", "fine_pen"),
     ("the 28x28 window reflects the image at its top and left edges", "plugin/adapter.py",
      "taps = below[..., None].astype(np.intp) + [0, 1]", "taps = np.abs(below[..., None].astype(np.intp) + [0, 1])",
      "tests/test_real_scans.py", "tightly"),

@@ -10,6 +10,7 @@ at 28x28 or at the input's size.
 import dataclasses
 
 import numpy as np
+from scipy import ndimage
 from skimage import transform
 
 from digit_denoise.models import MODEL_SIZE
@@ -21,6 +22,7 @@ from .scans import COARSE_SIZE, Scan, float_peak, read_scans, to_dtype, to_grays
 
 DIGIT_SIZE = 20
 FRAME_CENTRE = (MODEL_SIZE - 1) / 2
+THIN_PEAK = 0.8  # a framed digit fainter than this at its 99.5th percentile has strokes thinner than MNIST's
 INK_THRESHOLD = 0.2  # below this, a pixel does not weigh in the centre of mass
 INK_LEVEL = 0.45  # a 5x5 mean above this is ink, when finding the digit's box (at 0.45, a clean page's digit is
 # framed at the scale a 3x3 mean above 0.5 gives, which the whole pixels of MNIST's recipe are closer to)
@@ -201,7 +203,9 @@ class ScanAdapter:
             framed = _frame_mnist([seens[index].gray for index in ready], [seens[index].box for index in ready],
                                   fast=self.fast)
             for index, digit, placement in zip(ready, *framed):
-                digits[index] = digit
+                # At size 'original' the model's result only guides which full-resolution strokes are the digit.
+                found = seens[index].analysis is not None and seens[index].analysis.region is not None
+                digits[index] = _thickened(digit) if self.size == "original" and found else digit
                 frames[index].update(placement=_enlarged(placement, scans[index].reduced_by))
         else:
             for index in ready:
@@ -484,6 +488,18 @@ def _frame_stack(grays, boxes):
     digits = (_sampling(grays.shape[1], centre_rows, scales) @ grays
               @ _sampling(grays.shape[2], centre_cols, scales).transpose(0, 2, 1))
     return digits, [(float(s), float(r), float(c)) for s, r, c in zip(scales, centre_rows, centre_cols)]
+
+
+def _thickened(digit):
+    """A framed digit whose strokes are much thinner than MNIST's (a fine pen on a large digit: under a pixel wide
+    once framed, faint, which the models take for noise), widened by a pixel on each side and brought back to full
+    strength; any other digit as it is."""
+    peak = float(np.percentile(digit, 99.5))
+    if peak >= THIN_PEAK or peak < 0.05:
+        return digit
+    widened = ndimage.grey_dilation(digit, size=(3, 3))
+    peak = float(np.percentile(widened, 99.5))
+    return np.clip((widened - 0.25 * peak) / (0.75 * peak), 0.0, 1.0)  # the faint rims the widening spread go
 
 
 def _sampling(length, centres, scales):

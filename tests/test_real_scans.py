@@ -233,6 +233,26 @@ def test_a_page_on_a_dark_scanner_lid_is_still_dark_ink_on_light_paper(digits):
     assert frame.inverted
 
 
+def test_a_digit_written_with_a_fine_pen_keeps_its_strokes_at_size_original(digits, default_denoiser):
+    # A 2 px line on a 100 px digit: framed to 28x28, its strokes are faint and under a pixel wide, which the
+    # model takes for noise; its result must still let the full-resolution strokes through.
+    from scipy import ndimage
+    from skimage import morphology, transform
+
+    adapter, rng = ScanAdapter(size="original"), np.random.default_rng(0)
+    for digit in digits[:240:30]:
+        line = morphology.skeletonize(transform.resize(digit, (100, 100), order=3) > 0.45)
+        line = ndimage.distance_transform_edt(~line) <= 0.5  # 2 px wide
+        page = np.full((160, 160), 0.88)
+        page[30:130, 30:130] -= 0.68 * ndimage.gaussian_filter(line.astype(float), 0.7)  # the scanner's blur
+        page = np.clip(page + rng.normal(0, 0.02, page.shape), 0, 1)
+        strokes = np.pad(line, 30)
+        scan, frame = adapter.before(page)
+        written = adapter.after(default_denoiser.denoise(scan[None])[0], frame)
+        paper = np.median(written[~ndimage.binary_dilation(strokes, iterations=3)])
+        assert paper - np.median(written[strokes]) > 0.5 * (paper - np.median(page[strokes]))
+
+
 @pytest.mark.parametrize("side", ["top", "left", "right"])
 def test_a_dark_page_edge_is_left_out_of_the_frame(digits, side):
     # A scanner's dark border along one side of the page, 8 px thick: not a stroke, not the digit.
