@@ -23,6 +23,8 @@ from .scans import COARSE_SIZE, Scan, float_peak, read_scans, to_dtype, to_grays
 DIGIT_SIZE = 20
 FRAME_CENTRE = (MODEL_SIZE - 1) / 2
 THIN_PEAK = 0.8  # a framed digit fainter than this at its 99.5th percentile has strokes thinner than MNIST's
+THIN = ("strokes too thin for the 28x28 model (a fine pen): the output may be faint, or lose them; "
+        "--size original keeps them")
 INK_THRESHOLD = 0.2  # below this, a pixel does not weigh in the centre of mass
 INK_LEVEL = 0.45  # a 5x5 mean above this is ink, when finding the digit's box (0.45 keeps a clean page's digit at
 # the scale it had when the box was a 3x3 mean above 0.5, in whole pixels: a median ratio of 1.000 on 120 pages)
@@ -203,9 +205,13 @@ class ScanAdapter:
             framed = _frame_mnist([seens[index].gray for index in ready], [seens[index].box for index in ready],
                                   fast=self.fast)
             for index, digit, placement in zip(ready, *framed):
-                # At size 'original' the model's result only guides which full-resolution strokes are the digit.
-                found = seens[index].analysis is not None and seens[index].analysis.region is not None
-                digits[index] = _thickened(digit) if self.size == "original" and found else digit
+                analysis = frames[index]["analysis"]
+                if analysis is not None and seens[index].analysis.region is not None and _faint(digit):
+                    if self.size == "original":  # the model's result only guides which full-resolution strokes
+                        digit = _thickened(digit)  # are the digit: it must not take these for noise
+                    else:
+                        frames[index]["analysis"] = dataclasses.replace(analysis, flags=(*analysis.flags, THIN))
+                digits[index] = digit
                 frames[index].update(placement=_enlarged(placement, scans[index].reduced_by))
         else:
             for index in ready:
@@ -490,13 +496,14 @@ def _frame_stack(grays, boxes):
     return digits, [(float(s), float(r), float(c)) for s, r, c in zip(scales, centre_rows, centre_cols)]
 
 
+def _faint(digit):
+    """Whether a framed digit's strokes are much thinner than MNIST's (a fine pen on a large digit: under a pixel
+    wide once framed, and faint, which the models take for noise)."""
+    return 0.05 <= float(np.percentile(digit, 99.5)) < THIN_PEAK
+
+
 def _thickened(digit):
-    """A framed digit whose strokes are much thinner than MNIST's (a fine pen on a large digit: under a pixel wide
-    once framed, faint, which the models take for noise), widened by a pixel on each side and brought back to full
-    strength; any other digit as it is."""
-    peak = float(np.percentile(digit, 99.5))
-    if peak >= THIN_PEAK or peak < 0.05:
-        return digit
+    """A faint framed digit widened by a pixel on each side and brought back to full strength."""
     widened = ndimage.grey_dilation(digit, size=(3, 3))
     peak = float(np.percentile(widened, 99.5))
     return np.clip((widened - 0.25 * peak) / (0.75 * peak), 0.0, 1.0)  # the faint rims the widening spread go

@@ -68,8 +68,9 @@ class Settings:
         choices=("restore", "normalize"), output=True)
     format: str = setting(
         "png", "Write <stem>.png ('png'), or keep each input's format ('same').", choices=("png", "same"), output=True)
-    strict: bool = setting(False, "Count flagged scans (no ink, several digits, too small, doubtful polarity) as "
-                           "failures: they are not written and the exit code is 1.")
+    strict: bool = setting(False, "Count flagged scans (no ink, several digits, too small, doubtful polarity, "
+                           "strokes too thin for the 28x28 model) as failures: they are not written and the exit "
+                           "code is 1.")
     recursive: bool = setting(True, "Descend into sub-folders of the input folder; the output mirrors the tree.")
     include: tuple = setting((), "Only scans whose path, relative to the input folder, matches one of these glob "
                              "patterns (matched from the right: '*.png', 'letters/*').", kind=str)

@@ -51,7 +51,8 @@ class RunSummary:
     into a folder already walked); ``failures`` lists each failed file or
     unreadable folder with its reason. ``flagged`` lists the files written
     although they do not look like one digit, with the reason (no ink,
-    several digits, too small, doubtful polarity). ``planned`` lists what a dry run would
+    several digits, too small, doubtful polarity, strokes too thin for the
+    28x28 model). ``planned`` lists what a dry run would
     process. ``warnings`` holds what went wrong but was mended (a corrupt
     manifest rebuilt); ``stopped`` says why the run stopped before the end
     when the output folder could no longer be written (a full disk).

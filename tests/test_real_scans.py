@@ -70,9 +70,12 @@ def _digit_on_paper(digit, size=(90, 80), offset=(17, 12)):
     ("tiny", "too small"),
     ("half dark", "polarity doubtful"),
     ("forced the wrong way", "set to light-on-dark, but the page looks dark-on-light"),
+    ("fine pen", "strokes too thin for the 28x28 model"),
 ])
 def test_each_kind_of_scan_that_is_not_one_digit_is_flagged_with_its_reason(digits, case, reason):
-    if case == "blank":
+    if case == "fine pen":
+        scan = _fine_pen_page(digits[0])[0]
+    elif case == "blank":
         scan = np.full((60, 60), 0.9)
     elif case == "two digits":
         scan = np.full((90, 160), 0.85)
@@ -233,20 +236,26 @@ def test_a_page_on_a_dark_scanner_lid_is_still_dark_ink_on_light_paper(digits):
     assert frame.inverted
 
 
-def test_a_digit_written_with_a_fine_pen_keeps_its_strokes_at_size_original(digits, default_denoiser):
-    # A 2 px line on a 100 px digit: framed to 28x28, its strokes are faint and under a pixel wide, which the
-    # model takes for noise; its result must still let the full-resolution strokes through.
+def _fine_pen_page(digit, seed=0):
+    """A 100 px digit written with a 2 px line, on a 160 px page: ``(page, the line's mask)``."""
     from scipy import ndimage
     from skimage import morphology, transform
 
-    adapter, rng = ScanAdapter(size="original"), np.random.default_rng(0)
-    for digit in digits[:240:30]:
-        line = morphology.skeletonize(transform.resize(digit, (100, 100), order=3) > 0.45)
-        line = ndimage.distance_transform_edt(~line) <= 0.5  # 2 px wide
-        page = np.full((160, 160), 0.88)
-        page[30:130, 30:130] -= 0.68 * ndimage.gaussian_filter(line.astype(float), 0.7)  # the scanner's blur
-        page = np.clip(page + rng.normal(0, 0.02, page.shape), 0, 1)
-        strokes = np.pad(line, 30)
+    line = morphology.skeletonize(transform.resize(digit, (100, 100), order=3) > 0.45)
+    line = ndimage.distance_transform_edt(~line) <= 0.5  # 2 px wide
+    page = np.full((160, 160), 0.88)
+    page[30:130, 30:130] -= 0.68 * ndimage.gaussian_filter(line.astype(float), 0.7)  # the scanner's blur
+    return np.clip(page + np.random.default_rng(seed).normal(0, 0.02, page.shape), 0, 1), np.pad(line, 30)
+
+
+def test_a_digit_written_with_a_fine_pen_keeps_its_strokes_at_size_original(digits, default_denoiser):
+    # Framed to 28x28, its strokes are faint and under a pixel wide, which the model takes for noise; its result
+    # must still let the full-resolution strokes through.
+    from scipy import ndimage
+
+    adapter = ScanAdapter(size="original")
+    for seed, digit in enumerate(digits[:240:30]):
+        page, strokes = _fine_pen_page(digit, seed)
         scan, frame = adapter.before(page)
         written = adapter.after(default_denoiser.denoise(scan[None])[0], frame)
         paper = np.median(written[~ndimage.binary_dilation(strokes, iterations=3)])
