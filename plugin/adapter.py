@@ -26,6 +26,7 @@ THIN_PEAK = 0.8  # a framed digit fainter than this at its 99.5th percentile has
 THIN = ("strokes too thin for the 28x28 model (a fine pen): the output may be faint, or lose them; "
         "--size original keeps them")
 INK_THRESHOLD = 0.2  # below this, a pixel does not weigh in the centre of mass
+FULL_STROKE = 0.8  # a digit whose strokes' 5x5 mean is under this has strokes too thin to fill one
 INK_LEVEL = 0.45  # a 5x5 mean above this is ink, when finding the digit's box (0.45 keeps a clean page's digit at
 # the scale it had when the box was a 3x3 mean above 0.5, in whole pixels: a median ratio of 1.000 on 120 pages)
 SHRUNK_INK = 30  # px: a digit shrunk before framing keeps 1.5x the resolution it is framed to
@@ -581,18 +582,25 @@ def _ink_boxes(grays):
     of it. A box in whole pixels would move by a pixel, and the frame's scale by several percent, as noise tips a
     row over the level or not; the 5x5 mean makes that noise small."""
     means = smoothed(grays)[1]
+    rows = means.max(axis=2).astype(np.float64)
+    # Strokes under 2.5 px wide never fill a 5x5 mean: for them the level is lowered as much as their mean falls short
+    # (the strokes' mean: the median of the rows' strongest means, over the rows the digit crosses).
+    crossed = rows >= 0.25 * rows.max(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore"):  # a blank image crosses no row
+        stroke = np.nan_to_num(np.nanmedian(np.where(crossed, rows, np.nan), axis=1), nan=1.0)
+    level = INK_LEVEL * np.minimum(1.0, stroke / FULL_STROKE)[:, None]
     sides = []
-    for profiles in (means.max(axis=2), means.max(axis=1)):  # (K, M) rows, then (K, N) columns
-        profiles = profiles.astype(np.float64)
-        inked = profiles > INK_LEVEL
+    for profiles in (rows, means.max(axis=1).astype(np.float64)):  # (K, M) rows, then (K, N) columns
+        inked = profiles > level
         length = profiles.shape[1]
         first, last = inked.argmax(axis=1), length - 1 - inked[:, ::-1].argmax(axis=1)
         at = np.arange(len(profiles))
         before, after = profiles[at, np.maximum(first - 1, 0)], profiles[at, np.minimum(last + 1, length - 1)]
+        crossing = level[:, 0]
         with np.errstate(divide="ignore", invalid="ignore"):  # at the image's edges, where nothing lies beyond
-            start = np.where(first > 0, first - 0.5 + (INK_LEVEL - before) / (profiles[at, first] - before), 0.0)
+            start = np.where(first > 0, first - 0.5 + (crossing - before) / (profiles[at, first] - before), 0.0)
             end = np.where(last < length - 1,
-                           last + 0.5 + (profiles[at, last] - INK_LEVEL) / (profiles[at, last] - after), float(length))
+                           last + 0.5 + (profiles[at, last] - crossing) / (profiles[at, last] - after), float(length))
         found = inked.any(axis=1)
         sides.append((np.where(found, start, 0.0), np.where(found, end, float(length))))
     (tops, bottoms), (lefts, rights) = sides
