@@ -129,7 +129,7 @@ MUTATIONS = [
      "return list(zip(*(np.round(side).tolist() for side in (tops, lefts, bottoms, rights))))",
      "tests/test_adapter.py", "fraction_of_a_pixel"),
     ("the box's level not lowered for strokes too thin to fill a 5x5 mean", "plugin/adapter.py",
-     "level = INK_LEVEL * np.minimum(1.0, stroke / FULL_STROKE)[:, None]",
+     "level = INK_LEVEL * np.clip(stroke / FULL_STROKE, 0.1, 1.0)[:, None]",
      "level = INK_LEVEL * np.ones_like(stroke)[:, None]", "tests/test_adapter.py", "too_thin"),
     ("the centre of mass weighs the columns whose first edge lies in the box", "plugin/adapter.py",
      "weight *= ((cols + 0.5 >= left[:, None]) & (cols + 0.5 < right[:, None]))[:, None, :]",
