@@ -205,9 +205,10 @@ class ScanAdapter:
         if self.framing == "mnist":
             framed = _frame_mnist([seens[index].gray for index in ready], [seens[index].box for index in ready],
                                   fast=self.fast)
-            for index, digit, placement in zip(ready, *framed):
+            faint = _faint(framed[0])
+            for index, digit, placement, thin in zip(ready, *framed, faint):
                 analysis = frames[index]["analysis"]
-                if analysis is not None and seens[index].analysis.region is not None and _faint(digit):
+                if analysis is not None and seens[index].analysis.region is not None and thin:
                     if self.size == "original":  # the model's result only guides which full-resolution strokes
                         digit = _thickened(digit)  # are the digit: it must not take these for noise
                     else:
@@ -497,10 +498,15 @@ def _frame_stack(grays, boxes):
     return digits, [(float(s), float(r), float(c)) for s, r, c in zip(scales, centre_rows, centre_cols)]
 
 
-def _faint(digit):
-    """Whether a framed digit's strokes are much thinner than MNIST's (a fine pen on a large digit: under a pixel
-    wide once framed, and faint, which the models take for noise)."""
-    return 0.05 <= float(np.percentile(digit, 99.5)) < THIN_PEAK
+def _faint(digits):
+    """For each of a list of framed digits, whether its strokes are much thinner than MNIST's (a fine pen on a large
+    digit: under a pixel wide once framed, and faint, which the models take for noise)."""
+    if not digits:
+        return np.zeros(0, bool)
+    values = np.reshape(digits, (len(digits), -1))
+    rank = int(0.995 * (values.shape[1] - 1))
+    peaks = np.partition(values, rank, axis=1)[:, rank]  # the 99.5th percentile, near enough: the 780th of 784
+    return (peaks >= 0.05) & (peaks < THIN_PEAK)
 
 
 def _thickened(digit):
