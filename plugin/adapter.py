@@ -584,9 +584,10 @@ def _ink_box(gray):
 
 def _ink_boxes(grays):
     """``_ink_box`` of each image of a (K, M, N) stack, to a fraction of a pixel: each side lies where the 5x5 mean
-    of the most inked row (or column) crosses INK_LEVEL, interpolated linearly between the two rows on either side
-    of it. A box in whole pixels would move by a pixel, and the frame's scale by several percent, as noise tips a
-    row over the level or not; the 5x5 mean makes that noise small."""
+    of the most inked row (or column) crosses INK_LEVEL (less, for strokes too thin to fill a 5x5 mean),
+    interpolated linearly between the two rows on either side of it. A box in whole pixels would move by a pixel,
+    and the frame's scale by several percent, as noise tips a row over the level or not; the 5x5 mean makes that
+    noise small."""
     means = smoothed(grays)[1]
     rows = means.max(axis=2).astype(np.float64)
     # Strokes under 2.5 px wide never fill a 5x5 mean: for them the level is lowered as much as their mean falls short
