@@ -1,7 +1,7 @@
 """Fine pens: digits written with a line much thinner than MNIST's strokes, the adapter's known weak spot.
 
-Each test digit's skeleton is drawn as a line of a given width (1-16 px) on a digit of 100-800 px, with a
-scanner's blur (a Gaussian of 0.7 px), on grey paper with noise sigma 0.03, saved as PNG and read as `run`
+Each test digit's skeleton is drawn as a line of a given width (1-24 px) on a digit of 100-800 px, with a
+scanner's blur, on grey paper with noise sigma 0.03 (`pages.fine_pen_page`), saved as PNG and read as `run`
 reads it. For each digit size and line width it prints, over --n digits:
 
   - flagged: scans flagged at size model (no ink found, strokes too thin, ...);
@@ -19,24 +19,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 from scipy import ndimage
-from skimage import morphology, transform
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from scans import test_digits  # noqa: E402
 
 CELLS = {100: (1, 2, 3), 200: (2, 3, 4, 6), 400: (4, 6, 8, 12), 800: (8, 12, 16, 24)}  # digit size: line widths
-
-
-def page(digit, size, width, rng):
-    """A digit of ``size`` px written with a ``width`` px line: ``(uint8 page, the line's mask)``."""
-    line = morphology.skeletonize(transform.resize(digit, (size, size), order=3) > 0.45)
-    line = ndimage.distance_transform_edt(~line) <= (width - 1) / 2
-    scan = np.full((size + 120, size + 100), 0.88)
-    scan[60 : 60 + size, 50 : 50 + size] -= 0.68 * ndimage.gaussian_filter(line.astype(float), 0.7)
-    scan = np.clip(scan + rng.normal(0, 0.03, scan.shape), 0, 1)
-    mask = np.zeros(scan.shape, bool)
-    mask[60 : 60 + size, 50 : 50 + size] = line
-    return (scan * 255).round().astype(np.uint8), mask
 
 
 def main():
@@ -45,6 +32,7 @@ def main():
     args = parser.parse_args()
 
     from digit_denoise import ScanAdapter, load_denoiser
+    from digit_denoise.pages import fine_pen_page
 
     denoiser, small, original = load_denoiser("default"), ScanAdapter(), ScanAdapter(size="original")
     digits, rng = test_digits(), np.random.default_rng(0)
@@ -54,7 +42,8 @@ def main():
         for width in widths:
             flagged = faint = kept = 0
             for index in range(args.n):
-                scan, line = page(digits[20 + index], size, width, rng)
+                scan, line = fine_pen_page(digits[20 + index], size, width, rng)
+                scan = (scan * 255).round().astype(np.uint8)
                 encoded = io.BytesIO()
                 Image.fromarray(scan).save(encoded, "PNG")
                 encoded.seek(0)

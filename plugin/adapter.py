@@ -503,17 +503,22 @@ def _faint(digits):
     digit: under a pixel wide once framed, and faint, which the models take for noise)."""
     if not digits:
         return np.zeros(0, bool)
-    values = np.reshape(digits, (len(digits), -1))
-    rank = int(0.995 * (values.shape[1] - 1))
-    peaks = np.partition(values, rank, axis=1)[:, rank]  # the 99.5th percentile, near enough: the 780th of 784
+    peaks = _peaks(digits)
     return (peaks >= 0.05) & (peaks < THIN_PEAK)
 
 
 def _thickened(digit):
     """A faint framed digit widened by a pixel on each side and brought back to full strength."""
     widened = ndimage.grey_dilation(digit, size=(3, 3))
-    peak = float(np.percentile(widened, 99.5))
+    peak = _peaks([widened])[0]
     return np.clip((widened - 0.25 * peak) / (0.75 * peak), 0.0, 1.0)  # the faint rims the widening spread go
+
+
+def _peaks(digits):
+    """The 99.5th percentile of each of a list of framed digits, near enough: its 780th value of 784."""
+    values = np.reshape(digits, (len(digits), -1))
+    rank = int(0.995 * (values.shape[1] - 1))
+    return np.partition(values, rank, axis=1)[:, rank]
 
 
 def _sampling(length, centres, scales):
@@ -595,19 +600,18 @@ def _ink_boxes(grays):
     crossed = rows >= 0.25 * rows.max(axis=1, keepdims=True)  # at least one row, the strongest
     ordered = np.sort(np.where(crossed, rows, np.inf), axis=1)
     stroke = ordered[np.arange(len(rows)), crossed.sum(axis=1) // 2]
-    level = INK_LEVEL * np.clip(stroke / FULL_STROKE, 0.1, 1.0)[:, None]  # never down to a blank page's noise
+    level = INK_LEVEL * np.clip(stroke / FULL_STROKE, 0.1, 1.0)  # never down to a blank page's noise
     sides = []
     for profiles in (rows, means.max(axis=1).astype(np.float64)):  # (K, M) rows, then (K, N) columns
-        inked = profiles > level
+        inked = profiles > level[:, None]
         length = profiles.shape[1]
         first, last = inked.argmax(axis=1), length - 1 - inked[:, ::-1].argmax(axis=1)
         at = np.arange(len(profiles))
         before, after = profiles[at, np.maximum(first - 1, 0)], profiles[at, np.minimum(last + 1, length - 1)]
-        crossing = level[:, 0]
         with np.errstate(divide="ignore", invalid="ignore"):  # at the image's edges, where nothing lies beyond
-            start = np.where(first > 0, first - 0.5 + (crossing - before) / (profiles[at, first] - before), 0.0)
+            start = np.where(first > 0, first - 0.5 + (level - before) / (profiles[at, first] - before), 0.0)
             end = np.where(last < length - 1,
-                           last + 0.5 + (profiles[at, last] - crossing) / (profiles[at, last] - after), float(length))
+                           last + 0.5 + (profiles[at, last] - level) / (profiles[at, last] - after), float(length))
         found = inked.any(axis=1)
         sides.append((np.where(found, start, 0.0), np.where(found, end, float(length))))
     (tops, bottoms), (lefts, rights) = sides

@@ -217,11 +217,11 @@ def _polarities(coarse, polarity, flags):
     middle = ((low + high) / 2)[:, None]
     edges = np.concatenate([coarse[:, 0], coarse[:, -1], coarse[:, 1:-1, 0], coarse[:, 1:-1, -1]], axis=1)
     edges_light = (edges > middle).mean(axis=1)
+    edges_on_light, edges_on_dark = edges_light >= EDGES_ON_ONE_SIDE, 1 - edges_light >= EDGES_ON_ONE_SIDE
     light = (values > middle).mean(axis=1)
-    by_edges = np.where(edges_light >= EDGES_ON_ONE_SIDE, light >= PAPER_EDGES,
-                        (1 - edges_light >= EDGES_ON_ONE_SIDE) & (1 - light >= PAPER_EDGES))
-    looks_light = np.where(by_edges, edges_light >= EDGES_ON_ONE_SIDE,
-                           high - median < median - low)  # most pixels, the paper, sit nearer the light end
+    by_edges = np.where(edges_on_light, light >= PAPER_EDGES, edges_on_dark & (1 - light >= PAPER_EDGES))
+    most_light = high - median < median - low  # most pixels, the paper, sit nearer the light end
+    looks_light = np.where(by_edges, edges_on_light, most_light)
     paper_is_light = looks_light if polarity == "auto" else np.full(len(values), polarity == "dark-on-light")
     contrasty = high - low > 0.05
     clear = contrasty & (by_edges | (np.abs((high - median) - (median - low)) >= 0.2 * (high - low)))

@@ -84,6 +84,22 @@ def make_page(digit, rng, conditions=BENCHMARK):
     return noisy8, (np.clip(clean, 0, 1) * 255).round().astype(np.uint8), ink_map > 0.5, speck_mask, drawn
 
 
+def fine_pen_page(digit, size, width, rng, *, noise=0.03, margins=(60, 50)):
+    """A (28, 28) digit written with a fine pen: its skeleton drawn as a ``width`` px line on a digit of ``size`` px,
+    with a scanner's blur (a Gaussian of 0.7 px), ``margins`` (top and bottom, left and right) of grey paper, and
+    Gaussian noise. Returns ``(page, the line's mask)``, the page a float in [0, 1]."""
+    from skimage import morphology
+
+    line = morphology.skeletonize(transform.resize(digit, (size, size), order=3) > 0.45)
+    line = ndimage.distance_transform_edt(~line) <= (width - 1) / 2
+    top, left = margins
+    page = np.full((size + 2 * top, size + 2 * left), 0.88)
+    page[top : top + size, left : left + size] -= 0.68 * ndimage.gaussian_filter(line.astype(float), 0.7)
+    mask = np.zeros(page.shape, bool)
+    mask[top : top + size, left : left + size] = line
+    return np.clip(page + rng.normal(0, noise, page.shape), 0, 1), mask
+
+
 def same_frame(placement, reference):
     """Whether a 28x28 frame (``Frame.placement``: scale, centre row, centre col) is the ``reference`` frame, as
     the realistic-scans issue counts it: centres within half a model pixel, scales within 5%."""

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from digit_denoise import ScanAdapter, denoise, denoise_folder
 from digit_denoise.analysis import analyse
-from digit_denoise.pages import BENCHMARK, make_page, same_frame
+from digit_denoise.pages import BENCHMARK, fine_pen_page, make_page, same_frame
 from digit_denoise.cli import app
 
 
@@ -238,14 +238,7 @@ def test_a_page_on_a_dark_scanner_lid_is_still_dark_ink_on_light_paper(digits):
 
 def _fine_pen_page(digit, seed=0):
     """A 100 px digit written with a 2 px line, on a 160 px page: ``(page, the line's mask)``."""
-    from scipy import ndimage
-    from skimage import morphology, transform
-
-    line = morphology.skeletonize(transform.resize(digit, (100, 100), order=3) > 0.45)
-    line = ndimage.distance_transform_edt(~line) <= 0.5  # 2 px wide
-    page = np.full((160, 160), 0.88)
-    page[30:130, 30:130] -= 0.68 * ndimage.gaussian_filter(line.astype(float), 0.7)  # the scanner's blur
-    return np.clip(page + np.random.default_rng(seed).normal(0, 0.02, page.shape), 0, 1), np.pad(line, 30)
+    return fine_pen_page(digit, 100, 2, np.random.default_rng(seed), noise=0.02, margins=(30, 30))
 
 
 def test_a_digit_written_with_a_fine_pen_keeps_its_strokes_at_size_original(digits, default_denoiser):
