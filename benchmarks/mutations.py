@@ -189,6 +189,8 @@ MUTATIONS = [
      "tests/test_command_line.py", "dpi"),
     ("watch does not wait for a half-written file", "plugin/watch.py", "    before = sizes()\n", "    return True\n",
      "tests/test_command_line.py", "half_written"),
+    ("a run's end goes out in full batches", "plugin/runner.py", "horizon = 2 * workers * size if workers > 1 else 0",
+     "horizon = 0", "tests/test_batch_runs.py", "shared_out"),
 ]
 
 

@@ -36,6 +36,7 @@ _OUTPUT_UNUSABLE = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
 # Worker processes pay for their own start (TensorFlow's import and the model, in parallel) and win from
 # about this many batches on; a smaller run works in this process.
 POOL_FROM_BATCHES = 4
+SMALLEST_BATCH = 32  # files: the batches that share out a run's end are no smaller (each costs a model call)
 
 
 @dataclasses.dataclass
@@ -340,9 +341,6 @@ class Run:
         first = list(itertools.islice(jobs, POOL_FROM_BATCHES * unit))
         if not first:
             return
-        batch_size = unit
-        if len(first) < workers * batch_size:  # a small run: share it out so that every worker has some
-            batch_size = max(1, -(-len(first) // workers))
         owned = executor is None
         if owned:
             executor = local_executor(workers, self.denoiser, len(first) > unit * (POOL_FROM_BATCHES - 1))
@@ -360,7 +358,7 @@ class Run:
         interrupted = False
         jobs = itertools.chain(first, jobs)
         try:
-            for batch in _chunks(jobs, batch_size):
+            for batch in _batches(jobs, unit, 1 if isinstance(executor, InlineExecutor) else workers):
                 suffixes = [job.target.suffix for job in batch]
                 in_flight.append((batch, executor.submit(denoise_files, [job.source for job in batch], suffixes,
                                                          self.settings, model)))
@@ -471,7 +469,16 @@ def default_workers():
     return max(1, min(4, cores))
 
 
-def _chunks(iterable, size):
-    iterator = iter(iterable)
-    while chunk := list(itertools.islice(iterator, size)):
-        yield chunk
+def _batches(jobs, size, workers):
+    """``jobs`` in lists of ``size``, and smaller ones at the end. Each of ``workers`` takes the next batch when it is
+    free, so a run whose last full batches fell unevenly would end with one worker busy and the others idle. Looking
+    ``2 * workers`` batches ahead, once the end is in sight each batch is a ``2 * workers``-th part of what is left
+    (guided self-scheduling), down to SMALLEST_BATCH files: the workers finish within a small batch of each other."""
+    jobs, ahead = iter(jobs), collections.deque()
+    horizon = 2 * workers * size if workers > 1 else 0
+    while True:
+        ahead.extend(itertools.islice(jobs, horizon + size - len(ahead)))
+        if not ahead:
+            return
+        share = size if len(ahead) > horizon else max(SMALLEST_BATCH, -(-len(ahead) // (2 * workers)))
+        yield [ahead.popleft() for _ in range(min(share, size, len(ahead)))]

@@ -175,6 +175,26 @@ def test_bad_files_are_each_reported_and_the_good_ones_done(tmp_path, digits):
     assert sorted(outputs(tmp_path / "out")) == [Path("fine.png"), Path("good.png")]
 
 
+def test_the_last_batches_of_a_run_are_shared_out_so_that_the_workers_finish_together(tmp_path, many_scans):
+    from concurrent.futures import ThreadPoolExecutor
+
+    class Recording(ThreadPoolExecutor):
+        sizes = []
+
+        def submit(self, fn, *args, **kwargs):
+            if args:
+                self.sizes.append(len(args[0]))
+            return super().submit(fn, *args, **kwargs)
+
+    with Recording(2) as pool:
+        summary = denoise_folder(many_scans, tmp_path / "out", model="none", batch_size=64, workers=2, executor=pool)
+    sizes = Recording.sizes
+    assert summary.processed == 300 and sum(sizes) == 300
+    # Full batches while the end is out of sight, then each a quarter of what is left: a worker that finds the
+    # queue empty waits at most on the other's last small batch, not on a full one (300 = 4 x 64 + 44 before).
+    assert sizes[0] == 64 and sizes == sorted(sizes, reverse=True) and sizes[-2] <= 32 and len(sizes) > 5
+
+
 def test_a_stop_request_that_comes_once_every_file_is_in_hand_interrupts_nothing(tmp_path, many_scans):
     import threading
 
