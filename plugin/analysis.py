@@ -141,8 +141,8 @@ def analyse_stack(grays, *, polarity="auto"):
             reasons.append(f"too small to hold a digit ({height}x{width} px, under {TOO_SMALL} px)")
     factor = max(1, min(height, width) // COARSE)
     coarse = block_mean(grays, factor)
-    paper_is_light = _polarities(coarse, polarity, flags)
-    light, paper, noise = _fit_light(coarse, factor, (height, width), paper_is_light)
+    paper_is_light, middle = _polarities(coarse, polarity, flags)
+    light, paper, noise = _fit_light(coarse, factor, (height, width), paper_is_light, middle)
     noise *= factor  # the coarse copy averaged factor x factor pixels
     grid = (np.linspace(0.0, 1.0, n, dtype=np.float32) for n in (height, width))
     flat = grays / _fields(light.astype(np.float32), *grid)
@@ -201,14 +201,15 @@ def analyse_stack(grays, *, polarity="auto"):
 def light_paper(gray):
     """Whether a grayscale scan's paper is light, as polarity 'auto' finds it (see :func:`analyse`)."""
     coarse = block_mean(np.asarray(gray, np.float32)[None], max(1, min(gray.shape) // COARSE))
-    return bool(_polarities(coarse, "auto", [[]])[0])
+    return bool(_polarities(coarse, "auto", [[]])[0][0])
 
 
 def _polarities(coarse, polarity, flags):
-    """Whether each image of the (K, M, N) ``coarse`` stack has light paper, as ``polarity`` says or ('auto') as the
-    side the page's edges are on, where most are on one side and it holds PAPER_EDGES of the pixels (a bold
-    digit cut out at its ink's box is half ink or more), else as the side most pixels are on; adds to ``flags``
-    where that is doubtful."""
+    """``(paper_is_light, middle)`` for each image of the (K, M, N) ``coarse`` stack: whether its paper is light, as
+    ``polarity`` says or ('auto') as the side the page's edges are on, where most are on one side and it holds
+    PAPER_EDGES of the pixels (a bold digit cut out at its ink's box is half ink or more), else as the side most
+    pixels are on; and its middle level, halfway between its 1st and 99th percentiles, as a (K, 1) column, which
+    splits the paper's side from the ink's. Adds to ``flags`` where the polarity is doubtful."""
     values = coarse.reshape(len(coarse), -1)
     last = values.shape[1] - 1
     ranks = [int(0.01 * last), last // 2, (last + 1) // 2, int(0.99 * last)]
@@ -231,7 +232,7 @@ def _polarities(coarse, polarity, flags):
         elif clear[index] and polarity != "auto" and paper_is_light[index] != looks_light[index]:
             reasons.append(f"polarity doubtful: set to {polarity}, but the page looks "
                            f"{'dark-on-light' if looks_light[index] else 'light-on-dark'}")
-    return paper_is_light
+    return paper_is_light, middle
 
 
 def _ruled(share):
@@ -331,11 +332,11 @@ def block_mean(image, factor):
     return sum(across[..., offset:rows:factor, :] for offset in range(factor)) * (1 / factor**2)
 
 
-def _fit_light(coarse, factor, shape, paper_is_light, rounds=2):
+def _fit_light(coarse, factor, shape, paper_is_light, middle, rounds=2):
     """Fit a quadratic surface to each image's paper pixels, again and again without those it does not fit (the
     ink, specks). Returns the (K, 6) coefficients, each surface scaled to average 1, the paper levels under
     average light, and the noise's standard deviations on the paper. ``coarse`` holds K scans of ``shape``
-    reduced ``factor`` times."""
+    reduced ``factor`` times; ``middle`` their middle levels, as ``_polarities`` finds them."""
     count = len(coarse)
     reduced = max(1, min(coarse.shape[1:]) // FIT)
     coarse = block_mean(coarse, reduced)
@@ -344,7 +345,6 @@ def _fit_light(coarse, factor, shape, paper_is_light, rounds=2):
     sign = np.where(paper_is_light, 1.0, -1.0)[:, None]
     # The paper's level, to start from: the median of the pixels on its side of the middle (the ink may be most of
     # the pixels, in a bold digit cut out at its box).
-    middle = (values.min(axis=1) + values.max(axis=1))[:, None] / 2
     centre = _medians(values, (values - middle) * sign >= 0)
     paper = (values - centre[:, None]) * sign > -0.5 * np.ptp(values, axis=1)[:, None]  # all but strong ink
     coefficients = np.zeros((count, 6))
