@@ -8,7 +8,7 @@ from scipy import ndimage
 import digit_denoise.adapter
 import digit_denoise.scans
 from digit_denoise import ScanAdapter, ScanError
-from digit_denoise.adapter import FRAME_CENTRE
+from digit_denoise.framing import FRAME_CENTRE
 
 
 def as_dtype(image, dtype):
@@ -165,7 +165,7 @@ def test_framing_arithmetic_matches_scipy_ndimage():
     """The adapter's matrix framing and unframing are scipy.ndimage's gaussian_filter + affine_transform (paper, 0,
     beyond the edges) and affine_transform (mode 'constant'), computed cheaply: same numbers, on any size and
     placement."""
-    from digit_denoise.adapter import _placing, _sampling
+    from digit_denoise.framing import _sampling, placing
 
     rng = np.random.default_rng(0)
     for _ in range(100):
@@ -185,14 +185,14 @@ def test_framing_arithmetic_matches_scipy_ndimage():
             digit, [scale, scale], offset=[FRAME_CENTRE - c * scale for c in centre],
             output_shape=(height, width), order=1, mode="constant", cval=0.0,
         )
-        placed = _placing(np.arange(height), centre[0], scale) @ digit @ _placing(np.arange(width), centre[1], scale).T
+        placed = placing(np.arange(height), centre[0], scale) @ digit @ placing(np.arange(width), centre[1], scale).T
         np.testing.assert_allclose(placed, expected, atol=1e-12)
 
 
 def test_the_ink_box_follows_a_digit_moved_by_a_fraction_of_a_pixel():
     """The frame's scale comes from the ink's box: a box in whole pixels jumps by a pixel (several percent of a
     small digit's scale) where a stroke's edge crosses a pixel's middle."""
-    from digit_denoise.adapter import _ink_box
+    from digit_denoise.framing import ink_box
 
     boxes = []
     for offset in np.linspace(0.0, 1.0, 11):
@@ -200,7 +200,7 @@ def test_the_ink_box_follows_a_digit_moved_by_a_fraction_of_a_pixel():
         rows, cols = np.arange(48) + 0.5, np.arange(40) + 0.5  # the pixels' centres
         inside = [np.clip(np.minimum(centres - low + 0.5, high - centres + 0.5), 0, 1)  # how much of each pixel
                   for centres, low, high in ((rows, top, bottom), (cols, left, right))]
-        boxes.append(np.subtract(_ink_box(inside[0][:, None] * inside[1]), offset))
+        boxes.append(np.subtract(ink_box(inside[0][:, None] * inside[1]), offset))
     np.testing.assert_allclose(boxes, [boxes[0]] * len(boxes), atol=1e-9)  # moved with the block, the same size
 
 
@@ -209,12 +209,12 @@ def test_the_ink_box_holds_a_line_too_thin_to_fill_a_5x5_mean(width):
     # A fine pen, or a digit shrunk before framing: a 2 px line's 5x5 mean never reaches half the ink. (Before
     # this was mended, an 800 px digit written with a 24 px line came out blank at size original, its frame a third
     # of the digit.)
-    from digit_denoise.adapter import _ink_box
+    from digit_denoise.framing import ink_box
 
     gray = np.zeros((60, 50))
     gray[10:50, 20 : 20 + width] = 1.0  # a line 40 px long
     gray[50 - width : 50, 20:40] = 1.0  # and a foot, as thick
-    top, left, bottom, right = _ink_box(gray)
+    top, left, bottom, right = ink_box(gray)
     assert np.all(np.abs(np.subtract((top, left, bottom, right), (10, 20, 50, 40))) <= 2)
 
 
