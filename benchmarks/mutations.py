@@ -191,6 +191,9 @@ MUTATIONS = [
      "tests/test_command_line.py", "half_written"),
     ("a run's end goes out in full batches", "plugin/runner.py", "horizon = 2 * workers * size if workers > 1 else 0",
      "horizon = 0", "tests/test_batch_runs.py", "shared_out"),
+    ("the ink's level from every pixel clearly off the paper, a stain's too", "plugin/analysis.py",
+     "clearly &= toward > _column(paper * sign + 0.5 * np.maximum(furthest - paper * sign, 0.0))", "clearly &= clearly",
+     "tests/test_real_scans.py", "stain"),
 ]
 
 

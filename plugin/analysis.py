@@ -149,8 +149,14 @@ def analyse_stack(grays, *, polarity="auto"):
     across, smooth = smoothed(flat)
     sign = np.where(paper_is_light, -1.0, 1.0)
     # The ink's level, roughly, from the pixels clearly off the paper (five times the noise left after the 5x5 mean,
-    # which divides it by 5); then the digit, from the pixels nearer that level than the paper's.
-    clearly = smooth * _column(sign) > _column(paper * sign + np.maximum(noise, 0.08))
+    # which divides it by 5), and of those the ones more than halfway to the fifth of them furthest from it: a stain or
+    # a shadow that the light's surface does not follow is off the paper too, but far less than the ink. (A stain with
+    # several times the ink's pixels still passes for it; a fifth, not a tenth, so that a few blots far darker than a
+    # pencil's strokes do not.) Then the digit, from the pixels nearer that level than the paper's.
+    toward = smooth * _column(sign)  # larger towards the ink
+    clearly = toward > _column(paper * sign + np.maximum(noise, 0.08))
+    furthest = _medians(toward, clearly, 0.8)  # inf where nothing is clearly off the paper, which stays so
+    clearly &= toward > _column(paper * sign + 0.5 * np.maximum(furthest - paper * sign, 0.0))
     ink = _medians(flat, clearly)
     with np.errstate(invalid="ignore"):  # no ink found: the level is inf, and nothing is inked
         towards_ink = np.nan_to_num(np.sign(ink - paper))
@@ -281,14 +287,15 @@ def _column(values):
     return np.asarray(values, np.float32)[:, None, None]
 
 
-def _medians(values, masks):
+def _medians(values, masks, fraction=0.5):
     """The median of each of ``values``' (K, ...) images over its mask (the upper one for an even count; inf for an
-    empty mask): order statistics, without ``np.median``'s overhead, the same whatever the other images are."""
+    empty mask), or the order statistic a ``fraction`` of the way up: without ``np.median``'s overhead, the same
+    whatever the other images are."""
     values, masks = values.reshape(len(values), -1), masks.reshape(len(masks), -1)
     counts = masks.sum(axis=1)
     if len(values) == 1:  # one partition beats sorting a large image
         chosen = values[0][masks[0]]
-        return np.array([_median(chosen) if chosen.size else np.inf])
+        return np.array([_median(chosen, fraction) if chosen.size else np.inf])
     if counts.max() < values.shape[1] // 2:  # few pixels masked: sort them alone, each image's row padded with inf
         chosen = values[masks]
         packed = np.full((len(values), max(1, counts.max())), np.inf, values.dtype)
@@ -296,13 +303,14 @@ def _medians(values, masks):
         packed[np.repeat(np.arange(len(values)), counts), np.arange(len(chosen)) - np.repeat(starts, counts)] = chosen
         values, masks = packed, None
     ordered = np.sort(values if masks is None else np.where(masks, values, np.inf), axis=1)
-    return ordered[np.arange(len(values)), counts // 2]
+    return ordered[np.arange(len(values)), (counts * fraction).astype(int)]
 
 
-def _median(values):
-    """The median of a 1-D array (the upper one for an even count): one partition."""
-    middle = len(values) // 2
-    return np.partition(values, middle)[middle]
+def _median(values, fraction=0.5):
+    """The median of a 1-D array (the upper one for an even count), or the order statistic a ``fraction`` of the
+    way up: one partition."""
+    rank = int(len(values) * fraction)
+    return np.partition(values, rank)[rank]
 
 
 def grown(mask, pixels):
