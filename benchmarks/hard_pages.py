@@ -153,7 +153,7 @@ def main():
             ink = placed(pen(digits[100 + index]))
             noisy, clean = make(ink, rng)
             noisy = noisy + rng.normal(0, 0.04, noisy.shape)
-            (_, frame), (_, twin) = (small.read(encoded(page, case)) for page in (noisy, clean))
+            (small_digit, frame), (_, twin) = (small.read(encoded(page, case)) for page in (noisy, clean))
             framed += same_frame(frame.placement, twin.placement)
             flagged += bool(frame.flags)
             reasons += frame.flags[:1]
@@ -163,7 +163,7 @@ def main():
             written_db.append(peak_signal_noise_ratio(reference, written, data_range=1))
             noisy_db.append(peak_signal_noise_ratio(reference, to_grayscale(np.clip(noisy, 0, 1)), data_range=1))
             if index == 0:
-                out_small = small.after(denoiser.denoise(small.read(encoded(noisy, case))[0][None])[0], frame)
+                out_small = small.after(denoiser.denoise(small_digit[None])[0], frame)
                 rows.append([to_grayscale(np.clip(noisy, 0, 1)), written, to_grayscale(out_small)])
         print(f"{case:>17}  {framed:2d}/{args.n}   {flagged:2d}/{args.n}    {statistics.fmean(written_db):5.1f} / "
               f"{statistics.fmean(noisy_db):5.1f}   {reasons[0] if reasons else ''}")
