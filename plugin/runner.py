@@ -36,7 +36,6 @@ _OUTPUT_UNUSABLE = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
 # Worker processes pay for their own start (TensorFlow's import and the model, in parallel) and win from
 # about this many batches on; a smaller run works in this process.
 POOL_FROM_BATCHES = 4
-SMALLEST_BATCH = 32  # files: the batches that share out a run's end are no smaller (each costs a model call)
 
 
 @dataclasses.dataclass
@@ -473,12 +472,13 @@ def _batches(jobs, size, workers):
     """``jobs`` in lists of ``size``, and smaller ones at the end. Each of ``workers`` takes the next batch when it is
     free, so a run whose last full batches fell unevenly would end with one worker busy and the others idle. Looking
     ``2 * workers`` batches ahead, once the end is in sight each batch is a ``2 * workers``-th part of what is left
-    (guided self-scheduling), down to SMALLEST_BATCH files: the workers finish within a small batch of each other."""
+    (guided self-scheduling), down to an eighth of a full one (each batch costs a model call): the workers finish
+    within a small batch of each other."""
     jobs, ahead = iter(jobs), collections.deque()
     horizon = 2 * workers * size if workers > 1 else 0
     while True:
         ahead.extend(itertools.islice(jobs, horizon + size - len(ahead)))
         if not ahead:
             return
-        share = size if len(ahead) > horizon else max(SMALLEST_BATCH, -(-len(ahead) // (2 * workers)))
+        share = size if len(ahead) > horizon else max(size // 8, -(-len(ahead) // (2 * workers)))
         yield [ahead.popleft() for _ in range(min(share, size, len(ahead)))]

@@ -175,7 +175,9 @@ def test_bad_files_are_each_reported_and_the_good_ones_done(tmp_path, digits):
     assert sorted(outputs(tmp_path / "out")) == [Path("fine.png"), Path("good.png")]
 
 
-def test_the_last_batches_of_a_run_are_shared_out_so_that_the_workers_finish_together(tmp_path, many_scans):
+@pytest.mark.parametrize("size, unit", [("model", 64), ("original", 16)])  # 16 pages a batch at size original
+def test_the_last_batches_of_a_run_are_shared_out_so_that_the_workers_finish_together(tmp_path, many_scans, size,
+                                                                                    unit):
     from concurrent.futures import ThreadPoolExecutor
 
     class Recording(ThreadPoolExecutor):
@@ -187,12 +189,14 @@ def test_the_last_batches_of_a_run_are_shared_out_so_that_the_workers_finish_tog
             return super().submit(fn, *args, **kwargs)
 
     with Recording(2) as pool:
-        summary = denoise_folder(many_scans, tmp_path / "out", model="none", batch_size=64, workers=2, executor=pool)
+        summary = denoise_folder(many_scans, tmp_path / "out", model="none", batch_size=64, workers=2, executor=pool,
+                                 size=size)
     sizes = Recording.sizes
     assert summary.processed == 300 and sum(sizes) == 300
     # Full batches while the end is out of sight, then each a quarter of what is left: a worker that finds the
-    # queue empty waits at most on the other's last small batch, not on a full one (300 = 4 x 64 + 44 before).
-    assert sizes[0] == 64 and sizes == sorted(sizes, reverse=True) and sizes[-2] <= 32 and len(sizes) > 5
+    # queue empty waits at most on the other's last small batch, not on a full one (before: full ones, then the rest).
+    assert sizes[0] == unit and sizes == sorted(sizes, reverse=True) and sizes[-2] <= unit // 2
+    assert len(sizes) > 300 // unit + 2
 
 
 def test_a_stop_request_that_comes_once_every_file_is_in_hand_interrupts_nothing(tmp_path, many_scans):
