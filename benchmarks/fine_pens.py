@@ -12,16 +12,14 @@ reads it. For each digit size and line width it prints, over --n digits:
 """
 
 import argparse
-import io
 import sys
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 from scipy import ndimage
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scans import test_digits  # noqa: E402
+from scans import as_file, test_digits  # noqa: E402
 
 CELLS = {100: (1, 2, 3), 200: (2, 3, 4, 6), 400: (4, 6, 8, 12), 800: (8, 12, 16, 24)}  # digit size: line widths
 
@@ -44,9 +42,7 @@ def main():
             for index in range(args.n):
                 scan, line = fine_pen_page(digits[20 + index], size, width, rng)
                 scan = (scan * 255).round().astype(np.uint8)
-                encoded = io.BytesIO()
-                Image.fromarray(scan).save(encoded, "PNG")
-                encoded.seek(0)
+                encoded = as_file(scan, "page.png")
                 digit, frame = small.read(encoded)
                 flagged += bool(frame.flags)
                 faint += float(np.percentile(digit, 99.5)) < 0.5

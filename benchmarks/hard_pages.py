@@ -16,7 +16,6 @@ and writes a contact sheet of the first digit's page, its size-original output a
 """
 
 import argparse
-import io
 import statistics
 import sys
 from pathlib import Path
@@ -27,14 +26,9 @@ from skimage import transform
 from skimage.metrics import peak_signal_noise_ratio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scans import test_digits  # noqa: E402
+from scans import as_file, test_digits  # noqa: E402
 
 SIDE = 240  # px: the page; the digit is 160 px, in its middle
-
-
-def pen(digit, size=160):
-    """A (28, 28) digit as a pen stroke of ``size`` px (smooth upscaling, then a pen's steep edge), 0 to 1."""
-    return 1 / (1 + np.exp(-(transform.resize(digit, (size, size), order=3, mode="edge") - 0.45) * 14))
 
 
 def placed(ink, offset=40):
@@ -121,15 +115,10 @@ CASES = {"coffee stain": coffee_stain, "graph paper": graph_paper, "notebook": n
 
 def encoded(pixels, case):
     """``pixels`` in [0, 1] saved as the case's file format, as a named file object."""
-    buffer = io.BytesIO()
     if case == "16-bit TIFF":
-        Image.fromarray((np.clip(pixels, 0, 1) * 65535).round().astype(np.uint16)).save(buffer, "TIFF")
-    else:
-        image = Image.fromarray((np.clip(pixels, 0, 1) * 255).round().astype(np.uint8))
-        image.save(buffer, "JPEG" if "JPEG" in case else "PNG", quality=85)
-    buffer.seek(0)
-    buffer.name = "page.tif" if case == "16-bit TIFF" else "page.jpg" if "JPEG" in case else "page.png"
-    return buffer
+        return as_file((np.clip(pixels, 0, 1) * 65535).round().astype(np.uint16), "page.tif", "TIFF")
+    image = (np.clip(pixels, 0, 1) * 255).round().astype(np.uint8)
+    return as_file(image, "page.jpg", "JPEG", quality=85) if "JPEG" in case else as_file(image, "page.png")
 
 
 def main():
@@ -139,7 +128,7 @@ def main():
     args = parser.parse_args()
 
     from digit_denoise import ScanAdapter, load_denoiser
-    from digit_denoise.pages import same_frame
+    from digit_denoise.pages import pen_stroke, same_frame
     from digit_denoise.scans import to_grayscale
 
     denoiser, small, original = load_denoiser("default"), ScanAdapter(), ScanAdapter(size="original")
@@ -150,7 +139,7 @@ def main():
     for case, make in CASES.items():
         framed, flagged, written_db, noisy_db, reasons = 0, 0, [], [], []
         for index in range(args.n):
-            ink = placed(pen(digits[100 + index]))
+            ink = placed(pen_stroke(digits[100 + index], 160))
             noisy, clean = make(ink, rng)
             noisy = noisy + rng.normal(0, 0.04, noisy.shape)
             (small_digit, frame), (_, twin) = (small.read(encoded(page, case)) for page in (noisy, clean))

@@ -40,6 +40,16 @@ def test_digits():
         return data["x"].astype(np.float64) / 255.0
 
 
+def as_file(pixels, name, image_format="PNG", **options):
+    """``pixels`` saved in ``image_format`` as an in-memory file named ``name``, at its start: read as `run` reads a
+    file."""
+    encoded = io.BytesIO()
+    Image.fromarray(pixels).save(encoded, image_format, **options)
+    encoded.seek(0)
+    encoded.name = name
+    return encoded
+
+
 def ndilate(mask, iterations):
     from scipy import ndimage
 
@@ -84,16 +94,10 @@ def main():
     started = time.perf_counter()
     for index in range(args.n):
         noisy, clean, stroke, speck_mask, cond = make_page(digits[index % len(digits)], rng)
-        encoded = io.BytesIO()  # read from a file as `run` reads it: shrunk on decoding for the analysis
-        Image.fromarray(noisy).save(encoded, "PNG")
-        encoded.seek(0)
-        encoded.name = f"page-{index}.png"
-        digit, frame = original.read(encoded)
+        # Read from a file as `run` reads it: shrunk on decoding for the analysis.
+        digit, frame = original.read(as_file(noisy, f"page-{index}.png"))
         # The 28x28 frames as `run` finds them too: both pages read from PNG files, shrunk on decoding.
-        clean_file = io.BytesIO()
-        Image.fromarray(clean).save(clean_file, "PNG")
-        encoded.seek(0), clean_file.seek(0)
-        (_, read_noisy), (_, read_clean) = small.read_many([encoded, clean_file])
+        (_, read_noisy), (_, read_clean) = small.read_many([as_file(noisy, "noisy.png"), as_file(clean, "clean.png")])
         ours = original.after(denoiser.denoise(digit[None])[0], frame)
         nlm, bil = nl_means(noisy), bilateral(noisy)
         clean_digit, clean_frame = none.before(clean)

@@ -139,8 +139,7 @@ def analyse_stack(grays, *, polarity="auto"):
     if min(height, width) < TOO_SMALL:
         for reasons in flags:
             reasons.append(f"too small to hold a digit ({height}x{width} px, under {TOO_SMALL} px)")
-    factor = max(1, min(height, width) // COARSE)
-    coarse = block_mean(grays, factor)
+    coarse, factor = _coarse(grays)
     paper_is_light, middle = _polarities(coarse, polarity, flags)
     light, paper, noise = _fit_light(coarse, factor, (height, width), paper_is_light, middle)
     noise *= factor  # the coarse copy averaged factor x factor pixels
@@ -206,8 +205,13 @@ def analyse_stack(grays, *, polarity="auto"):
 
 def light_paper(gray):
     """Whether a grayscale scan's paper is light, as polarity 'auto' finds it (see :func:`analyse`)."""
-    coarse = block_mean(np.asarray(gray, np.float32)[None], max(1, min(gray.shape) // COARSE))
-    return bool(_polarities(coarse, "auto", [[]])[0][0])
+    return bool(_polarities(_coarse(np.asarray(gray, np.float32)[None])[0], "auto", [[]])[0][0])
+
+
+def _coarse(grays):
+    """``(coarse, factor)``: a (K, M, N) stack reduced by block means to about COARSE px, and by what factor."""
+    factor = max(1, min(grays.shape[1:]) // COARSE)
+    return block_mean(grays, factor), factor
 
 
 def _polarities(coarse, polarity, flags):

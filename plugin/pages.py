@@ -42,12 +42,17 @@ def _draw(rng, bounds, integer=False):
     return int(rng.integers(low, high + 1)) if integer else float(rng.uniform(low, high))
 
 
+def pen_stroke(digit, size, steepness=14.0):
+    """A (28, 28) digit in [0, 1] as a pen stroke ``size`` px high: smooth (cubic) upscaling, then a pen's steep
+    edge, of the given ``steepness`` (14: crisp; 6: soft)."""
+    return 1 / (1 + np.exp(-(transform.resize(digit, (size, size), order=3, mode="edge") - 0.45) * steepness))
+
+
 def make_page(digit, rng, conditions=BENCHMARK):
     """One page from a (28, 28) digit in [0, 1] (light on dark): ``(noisy uint8, clean uint8, stroke mask, speck
     mask, conditions dict)``; the masks mark the digit's strokes and the specks that lie off them."""
     size = _draw(rng, conditions.size, integer=True)
-    stroke = transform.resize(digit, (size, size), order=3, mode="edge")
-    stroke = 1 / (1 + np.exp(-(stroke - 0.45) * _draw(rng, conditions.pen)))  # a pen's steep edge
+    stroke = pen_stroke(digit, size, _draw(rng, conditions.pen))
     stroke = (stroke - stroke.min()) / max(stroke.max() - stroke.min(), 1e-6)
     limit = max(size + 17, min(conditions.max_side, size * 3) + 1)
     rows, cols = int(rng.integers(size + 16, limit)), int(rng.integers(size + 16, limit))

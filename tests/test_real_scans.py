@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from digit_denoise import ScanAdapter, denoise, denoise_folder
 from digit_denoise.analysis import analyse
-from digit_denoise.pages import BENCHMARK, fine_pen_page, make_page, same_frame
+from digit_denoise.pages import BENCHMARK, fine_pen_page, make_page, pen_stroke, same_frame
 from digit_denoise.cli import app
 
 
@@ -218,11 +218,9 @@ def test_a_digit_cropped_tightly_is_framed_as_with_paper_around_it(digits):
 @pytest.mark.parametrize("normalize", ["levels", "percentile"])
 def test_a_bold_digit_cut_out_at_its_box_is_dark_ink_on_light_paper(digits, normalize):
     # Half of such a cut or more is ink, so the side most pixels are on is the ink's; its edges are the paper's.
-    from skimage import transform
-
     adapter, bold = ScanAdapter(normalize=normalize), 0
     for digit in digits:
-        pen = 1 / (1 + np.exp(-14 * (transform.resize(digit, (84, 84), order=3) - 0.45)))  # a pen's steep edge
+        pen = pen_stroke(digit, 84)
         rows, cols = np.flatnonzero((pen > 0.5).any(axis=1)), np.flatnonzero((pen > 0.5).any(axis=0))
         cut = pen[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
         if (cut > 0.5).mean() < 0.5:
