@@ -163,16 +163,8 @@ def analyse_stack(grays, *, polarity="auto"):
         ruled = _paint_out_lines(flat, across, paper, ink)
         if ruled.any():  # the strokes are found again where lines were painted out
             smooth[ruled] = smoothed(flat[ruled])[1]
-        halfway = _column((paper + ink) / 2 * towards_ink)
-        inked = smooth * _column(towards_ink) > halfway
-    digits, more = _digit_components(inked)
-    # The 5x5 mean joins a speck to a stroke across a gap of up to 2 px; a 3x3 mean does not. Where the 3x3 mean holds
-    # apart a piece that is no part of the digit, the digit is what the 3x3 mean keeps.
-    fine = digits & (smoothed(flat, 3)[1] * _column(towards_ink) > halfway)
-    kept, _ = _digit_components(fine)
-    split = (kept != fine).any(axis=(1, 2))
-    digits[split] = kept[split]
-    boxes = boxes_of(digits)
+        inked = smooth * _column(towards_ink) > _column((paper + ink) / 2 * towards_ink)
+    digits, boxes, more = _digit_components(inked)
     found = np.array([box is not None for box in boxes], bool)
     sizes = np.array([max(box[2] - box[0], box[3] - box[1]) if box is not None else 0 for box in boxes])
     margins = np.maximum(1, np.round(0.015 * sizes)).astype(int)
@@ -274,24 +266,24 @@ def _ruled(share):
     return lines
 
 
-def smoothed(images, width=5):
-    """``(across, smooth)``: a (K, M, N) stack smoothed along its rows (``width`` px, odd), then along its columns
-    too, which makes a ``width`` x ``width`` mean."""
-    across = _mean(images, 2, width)
-    return across, _mean(across, 1, width)
+def smoothed(images):
+    """``(across, smooth)``: a (K, M, N) stack smoothed along its rows (5 px), then along its columns too, which
+    makes a 5x5 mean."""
+    across = _mean5(images, axis=2)
+    return across, _mean5(across, axis=1)
 
 
-def _mean(images, axis, width):
-    """The mean of ``width`` pixels along ``axis`` of a (K, M, N) stack, the edges repeated (scipy's
-    uniform_filter1d, mode 'nearest'): sums of shifted slices, a third faster on small images."""
-    length, reach = images.shape[axis], width // 2
-    ends = [np.repeat(np.take(images, [end], axis=axis), reach, axis=axis) for end in (0, length - 1)]
+def _mean5(images, axis):
+    """The mean of 5 pixels along ``axis`` of a (K, M, N) stack, the edges repeated (scipy's uniform_filter1d, mode
+    'nearest'): sums of shifted slices, a third faster on small images."""
+    length = images.shape[axis]
+    ends = [np.repeat(np.take(images, [end], axis=axis), 2, axis=axis) for end in (0, length - 1)]
     padded = np.concatenate([ends[0], images, ends[1]], axis=axis)
-    shifted = [padded[(slice(None),) * axis + (slice(offset, offset + length),)] for offset in range(width)]
+    shifted = [padded[(slice(None),) * axis + (slice(offset, offset + length),)] for offset in range(5)]
     total = shifted[0] + shifted[1]
     for part in shifted[2:]:
         total += part
-    total *= 1 / width
+    total *= 0.2
     return total
 
 
@@ -329,15 +321,13 @@ def _median(values, fraction=0.5):
 def grown(mask, pixels):
     """``mask`` grown by ``pixels`` in every direction (a square), as fast for a wide margin as for a thin one;
     a (K, M, N) stack image by image."""
-    if pixels <= 2 and mask.dtype == bool:  # the analysis' usual margins: shifted ORs, several times faster
+    if pixels == 1 and mask.dtype == bool:  # the analysis' usual margin: shifted ORs, several times faster
         grown = mask.copy()
-        for _ in range(pixels):
-            down = grown.copy()
-            grown[..., 1:, :] |= down[..., :-1, :]
-            grown[..., :-1, :] |= down[..., 1:, :]
-            down = grown.copy()
-            grown[..., 1:] |= down[..., :-1]
-            grown[..., :-1] |= down[..., 1:]
+        grown[..., 1:, :] |= mask[..., :-1, :]
+        grown[..., :-1, :] |= mask[..., 1:, :]
+        down = grown.copy()
+        grown[..., 1:] |= down[..., :-1]
+        grown[..., :-1] |= down[..., 1:]
         return grown
     size = 2 * pixels + 1
     return ndimage.maximum_filter(mask, (1, size, size) if mask.ndim == 3 else size)
@@ -421,7 +411,7 @@ def _paint_out_lines(flat, across, paper, ink):
     off_paper = _column(paper * towards_ink + 0.25 * np.abs(ink - paper))  # a quarter of the way to the ink
     ruled = np.zeros(len(flat), bool)
     for axis in (1, 2):  # rows, then columns
-        along = across if axis == 1 else _mean(flat, 1, 5)
+        along = across if axis == 1 else _mean5(flat, axis=1)
         share = np.count_nonzero(along * _column(towards_ink) > off_paper, axis=3 - axis) / flat.shape[3 - axis]
         for index in np.flatnonzero((share > LINE_COVER).any(axis=1)):
             lines = _ruled(share[index])
@@ -439,15 +429,16 @@ def _paint_out_lines(flat, across, paper, ink):
 
 
 def _digit_components(inked):
-    """``(digits, flags)`` from each (K, M, N) mask's connected components: the one with the most ink, and the
-    parts close to it that are large and long enough to be strokes; specks, blobs and far marks are left out."""
+    """``(digits, boxes, flags)`` from each (K, M, N) mask's connected components: the one with the most ink, and
+    the parts close to it that are large and long enough to be strokes; specks, blobs and far marks are left out.
+    ``boxes`` holds each digit's (top, left, bottom, right), or None where there is no ink."""
     count = len(inked)
     within = np.zeros((3, 3, 3), bool)
     within[1] = True  # connected within an image, never across images
     labels, total = ndimage.label(inked, structure=within)
     flags = [[] for _ in range(count)]
     if total == 0:
-        return np.zeros_like(inked), flags
+        return np.zeros_like(inked), [None] * count, flags
     areas = np.bincount(labels[inked], minlength=total + 1)[1:]
     image, top, left, bottom, right = np.array(
         [(s[0].start, s[1].start, s[2].start, s[1].stop, s[2].stop) for s in ndimage.find_objects(labels)]
@@ -458,9 +449,9 @@ def _digit_components(inked):
     main = np.zeros(count, int)
     main[image[order[first]]] = order[first]
     main = main[image]
-    size = np.maximum(bottom - top, right - left)[main]
-    long = np.maximum(bottom - top, right - left) >= PART_LENGTH * size
-    candidate = (np.arange(total) != main) & (areas >= DIGIT_PART * areas[main]) & long
+    extent = np.maximum(bottom - top, right - left)
+    size = extent[main]
+    candidate = (np.arange(total) != main) & (areas >= DIGIT_PART * areas[main]) & (extent >= PART_LENGTH * size)
     gap = np.maximum.reduce([top - bottom[main], top[main] - bottom, left - right[main], left[main] - right,
                              np.zeros(total, int)])
     digit_sized = (areas >= DIGIT_SIZED * areas[main]) & (bottom - top >= 0.6 * (bottom - top)[main])
@@ -470,7 +461,9 @@ def _digit_components(inked):
         flags[index].append("several separate digit-sized marks: one image should hold one digit")
     kept = np.zeros(total + 1, bool)
     kept[1:] = (np.arange(total) == main) | (candidate & ~another & (gap <= 0.5 * size))
-    return np.take(kept, labels), flags  # take: twice as fast as kept[labels]
+    digits = np.take(kept, labels)  # twice as fast as kept[labels]
+    boxes = boxes_of(digits)
+    return digits, boxes, flags
 
 
 def boxes_of(masks):
