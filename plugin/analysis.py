@@ -20,8 +20,7 @@ COARSE = 64  # px: the page's levels are first looked at on a copy about this sm
 FIT = 32  # px: and the light is fitted on a copy about this small (light varies slowly; the strokes are a minority)
 LINE_COVER = 0.85  # a row or column this much covered by ink, in a band at most LINE_WIDTH px wide (or at the
 LINE_WIDTH = 3  # image's edge) with paper on either side, is a ruled line (or a page edge), not a stroke
-DIGIT_PART = 0.15  # a component at least this part of the largest one's ink, close to it, belongs to the digit,
-PART_LENGTH = 0.4  # if it is at least this part of the digit's size long: shorter, it is a blob, not a stroke
+DIGIT_PART = 0.15  # a component at least this part of the largest one's ink, close to it, belongs to the digit
 DIGIT_SIZED = 0.4  # ... and one with this part of its ink, beside it rather than part of it, is another digit
 TOO_SMALL = 8  # px: a scan or a digit smaller than this cannot be framed
 EDGES_ON_ONE_SIDE = 0.7  # where this much of a page's edges is on one side (light or dark) of its middle level,
@@ -430,8 +429,8 @@ def _paint_out_lines(flat, across, paper, ink):
 
 def _digit_components(inked):
     """``(digits, boxes, flags)`` from each (K, M, N) mask's connected components: the one with the most ink, and
-    the parts close to it that are large and long enough to be strokes; specks, blobs and far marks are left out.
-    ``boxes`` holds each digit's (top, left, bottom, right), or None where there is no ink."""
+    the parts close to it that are large enough to be strokes; specks and far marks are left out. ``boxes`` holds
+    each digit's (top, left, bottom, right), or None where there is no ink."""
     count = len(inked)
     within = np.zeros((3, 3, 3), bool)
     within[1] = True  # connected within an image, never across images
@@ -449,9 +448,8 @@ def _digit_components(inked):
     main = np.zeros(count, int)
     main[image[order[first]]] = order[first]
     main = main[image]
-    extent = np.maximum(bottom - top, right - left)
-    size = extent[main]
-    candidate = (np.arange(total) != main) & (areas >= DIGIT_PART * areas[main]) & (extent >= PART_LENGTH * size)
+    size = np.maximum(bottom - top, right - left)[main]
+    candidate = (np.arange(total) != main) & (areas >= DIGIT_PART * areas[main])
     gap = np.maximum.reduce([top - bottom[main], top[main] - bottom, left - right[main], left[main] - right,
                              np.zeros(total, int)])
     digit_sized = (areas >= DIGIT_SIZED * areas[main]) & (bottom - top >= 0.6 * (bottom - top)[main])
