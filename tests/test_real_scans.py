@@ -257,7 +257,8 @@ def test_a_stain_beside_the_digit_neither_moves_the_frame_nor_gets_into_it(digit
 @pytest.mark.parametrize("index, size", [(243, 40), (275, 60)])
 def test_a_short_stroke_apart_from_the_rest_stays_part_of_the_digit(digits, index, size):
     # Two 3s, each with the end of a stroke apart from the rest: short and thick, as long as a dust speck beside a
-    # stroke and with as much ink. A rule that left out parts as short as specks erased these ends (and moved the frame).
+    # stroke and with as much ink. A rule that left out parts as short as specks erased these ends (and moved the
+    # frame).
     stroke = np.zeros((size + 40, size + 40))
     stroke[20 : 20 + size, 20 : 20 + size] = pen_stroke(digits[index], size)
     region = analyse(0.9 - 0.7 * stroke).region
