@@ -162,7 +162,10 @@ def analyse_stack(grays, *, polarity="auto"):
         ruled = _paint_out_lines(flat, across, paper, ink)
         if ruled.any():  # the strokes are found again where lines were painted out
             smooth[ruled] = smoothed(flat[ruled])[1]
-        inked = smooth * _column(towards_ink) > _column((paper + ink) / 2 * towards_ink)
+        # A stroke under 2.5 px wide never fills a 5x5 mean, and where it is thinnest falls short of halfway: the
+        # digit would break apart there. A 3x3 mean holds it, and bridges no gap wider than a pixel.
+        halfway = _column((paper + ink) / 2 * towards_ink)
+        inked = (smooth * _column(towards_ink) > halfway) | (smoothed(flat, 3)[1] * _column(towards_ink) > halfway)
     digits, boxes, more = _digit_components(inked)
     found = np.array([box is not None for box in boxes], bool)
     sizes = np.array([max(box[2] - box[0], box[3] - box[1]) if box is not None else 0 for box in boxes])
@@ -265,24 +268,24 @@ def _ruled(share):
     return lines
 
 
-def smoothed(images):
-    """``(across, smooth)``: a (K, M, N) stack smoothed along its rows (5 px), then along its columns too, which
-    makes a 5x5 mean."""
-    across = _mean5(images, axis=2)
-    return across, _mean5(across, axis=1)
+def smoothed(images, width=5):
+    """``(across, smooth)``: a (K, M, N) stack smoothed along its rows (``width`` px, odd), then along its columns
+    too, which makes a ``width`` x ``width`` mean."""
+    across = _mean(images, 2, width)
+    return across, _mean(across, 1, width)
 
 
-def _mean5(images, axis):
-    """The mean of 5 pixels along ``axis`` of a (K, M, N) stack, the edges repeated (scipy's uniform_filter1d, mode
-    'nearest'): sums of shifted slices, a third faster on small images."""
-    length = images.shape[axis]
-    ends = [np.repeat(np.take(images, [end], axis=axis), 2, axis=axis) for end in (0, length - 1)]
+def _mean(images, axis, width):
+    """The mean of ``width`` pixels along ``axis`` of a (K, M, N) stack, the edges repeated (scipy's
+    uniform_filter1d, mode 'nearest'): sums of shifted slices, a third faster on small images."""
+    length, reach = images.shape[axis], width // 2
+    ends = [np.repeat(np.take(images, [end], axis=axis), reach, axis=axis) for end in (0, length - 1)]
     padded = np.concatenate([ends[0], images, ends[1]], axis=axis)
-    shifted = [padded[(slice(None),) * axis + (slice(offset, offset + length),)] for offset in range(5)]
+    shifted = [padded[(slice(None),) * axis + (slice(offset, offset + length),)] for offset in range(width)]
     total = shifted[0] + shifted[1]
     for part in shifted[2:]:
         total += part
-    total *= 0.2
+    total *= 1 / width
     return total
 
 
@@ -410,7 +413,7 @@ def _paint_out_lines(flat, across, paper, ink):
     off_paper = _column(paper * towards_ink + 0.25 * np.abs(ink - paper))  # a quarter of the way to the ink
     ruled = np.zeros(len(flat), bool)
     for axis in (1, 2):  # rows, then columns
-        along = across if axis == 1 else _mean5(flat, axis=1)
+        along = across if axis == 1 else _mean(flat, 1, 5)
         share = np.count_nonzero(along * _column(towards_ink) > off_paper, axis=3 - axis) / flat.shape[3 - axis]
         for index in np.flatnonzero((share > LINE_COVER).any(axis=1)):
             lines = _ruled(share[index])
