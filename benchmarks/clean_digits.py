@@ -1,7 +1,7 @@
 """Clean digits: does the scan analysis keep all of a handwritten digit, and frame it as MNIST would?
 
-Every MNIST test digit (--data, or keras' download) is rendered as a clean pen stroke (`pages.pen_stroke`) at
-each --sizes, dark ink on grey paper with 20 px of margin, and read by the default adapter. For each size it
+Every MNIST test digit (--data, or keras' download) is rendered as a clean pen stroke at each --sizes, dark ink
+on grey paper with 20 px of margin (`pages.clean_pages`), and read by the default adapter. For each size it
 prints how many digits:
 
   - lose strokes: the analysis' digit region covers under 95% of the stroke's pixels (a 5x5 mean always dims a
@@ -20,15 +20,12 @@ import argparse
 import collections
 from pathlib import Path
 
-import numpy as np
-
 from digit_denoise import ScanAdapter
 from digit_denoise.analysis import analyse_stack
 from digit_denoise.framing import frame_like_mnist
 from digit_denoise.models.data import load_mnist
-from digit_denoise.pages import pen_stroke, same_frame
+from digit_denoise.pages import clean_pages, same_frame
 
-MARGIN = 20  # px of paper around the digit's square
 STACK = 64  # pages analysed at once
 
 
@@ -46,10 +43,7 @@ def main():
     for size in (int(value) for value in args.sizes.split(",")):
         lost, framed, flags, worst = 0, 0, collections.Counter(), []
         for start in range(0, len(digits), STACK):
-            strokes = np.zeros((min(STACK, len(digits) - start), size + 2 * MARGIN, size + 2 * MARGIN), np.float32)
-            for index, digit in enumerate(digits[start : start + STACK]):
-                strokes[index, MARGIN : MARGIN + size, MARGIN : MARGIN + size] = pen_stroke(digit, size)
-            pages = 0.9 - 0.7 * strokes
+            pages, strokes = clean_pages(digits[start : start + STACK], size)
             analyses, _ = analyse_stack(pages)
             for index, (stroke, page, analysis) in enumerate(zip(strokes, pages, analyses)):
                 inked = stroke > 0.5

@@ -89,6 +89,17 @@ def make_page(digit, rng, conditions=BENCHMARK):
     return noisy8, (np.clip(clean, 0, 1) * 255).round().astype(np.uint8), ink_map > 0.5, speck_mask, drawn
 
 
+def clean_pages(digits, size, margin=20):
+    """(28, 28) digits in [0, 1] as clean pen strokes ``size`` px high, dark ink (0.2) on grey paper (0.9) with
+    ``margin`` px of it around: ``(pages, strokes)``, (K, size + 2 margin, size + 2 margin) float32 stacks, the
+    strokes' ink amounts in [0, 1]."""
+    side = size + 2 * margin
+    strokes = np.zeros((len(digits), side, side), np.float32)
+    for stroke, digit in zip(strokes, digits):
+        stroke[margin : margin + size, margin : margin + size] = pen_stroke(digit, size)
+    return 0.9 - 0.7 * strokes, strokes
+
+
 def fine_pen_page(digit, size, width, rng, *, noise=0.03, margins=(60, 50)):
     """A (28, 28) digit written with a fine pen: its skeleton drawn as a ``width`` px line on a digit of ``size`` px,
     with a scanner's blur (a Gaussian of 0.7 px), ``margins`` (top and bottom, left and right) of grey paper, and
