@@ -18,14 +18,15 @@ CAPTION = 14  # px: the height of a line of text
 
 def contact_sheet(input_dir, *, n=32, config=None, per_row=3, **settings):
     """A uint8 grid of the first ``n`` readable scans under ``input_dir``: for each, the scan, the adapter's
-    output (what the model is given, light on dark) and the output as ``run`` writes it at 28x28, captioned
-    with the file's name, under a header naming the columns. ``per_row`` scans share a row of the grid.
+    output (what the model is given, light on dark) and the output as ``run`` writes it with these settings
+    (``config`` and ``settings``, as for ``run``), captioned with the file's name, under a header naming the
+    columns. ``per_row`` scans share a row of the grid.
 
     Unreadable files are left out. Raises ``ConfigError`` when no scan can be read.
     """
     from PIL import Image, ImageDraw
 
-    settings = make_settings(config, **{**settings, "size": "model"})
+    settings = make_settings(config, **settings)
     adapter = ScanAdapter.from_settings(settings)
     denoiser = load_denoiser(settings.model)
     cells = []

@@ -191,6 +191,27 @@ def test_preview_writes_a_contact_sheet(tmp_path, scan_tree):
     assert np.median(written) > 128  # the output as run writes it: dark ink on light paper, like the scan
 
 
+def test_preview_takes_the_settings_flags_that_run_takes(tmp_path, digits):
+    root = tmp_path / "scans"
+    root.mkdir()
+    scan = make_scan(digits[0], size=(60, 150), offset=(2, 40), noise=0.03)  # wide: 2.5 times as wide as high
+    Image.fromarray((scan * 255).round().astype(np.uint8)).save(root / "wide.png")
+    from digit_denoise.preview import CAPTION, TILE
+
+    written = {}
+    for size in ("model", "original"):
+        out = tmp_path / f"{size}.png"
+        result = runner.invoke(app, ["preview", str(root), "--out", str(out), "--size", size, "--levels", "normalize"])
+        assert result.exit_code == 0, result.output
+        sheet = np.asarray(Image.open(out))
+        written[size] = sheet[CAPTION + 6 : CAPTION + 6 + TILE, 2 + 2 * (TILE + 2) : 2 + 3 * TILE + 4]
+    # At 28x28 the written output fills its tile; at the scan's own size it keeps the scan's shape, a band
+    # across the tile's middle with the sheet's mid-grey above and below.
+    assert (written["model"][:10] != 128).any()
+    assert (written["original"][:20] == 128).all() and (written["original"][-20:] == 128).all()
+    assert written["original"][TILE // 2].max() == 255  # paper written white, as levels 'normalize' asks
+
+
 def test_outputs_keep_the_input_bit_depth(tmp_path, digits):
     root = tmp_path / "scans"
     root.mkdir()
