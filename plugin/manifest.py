@@ -2,7 +2,8 @@
 
 The manifest is a small SQLite file in the output folder. A row says: this
 output, of this size and mtime, was written from an input of this size and
-mtime, with this model and these settings (the run key). Rows are committed
+mtime, with this model and these settings (the run key), and was flagged for
+this reason (or not), so that a re-run still lists it. Rows are committed
 after their outputs are in place, so after a crash the manifest never claims
 an output that is missing; at worst a finished file is redone. An output that
 was changed or removed since is redone too.
@@ -20,7 +21,7 @@ from .files import is_temporary_name
 
 MANIFEST_NAME = ".digit-denoise-manifest.sqlite"
 LOCK_NAME = ".digit-denoise.lock"
-SCHEMA_VERSION = 2  # 2: outputs keyed by their bytes, with the output's own size and mtime
+SCHEMA_VERSION = 3  # 2: outputs keyed by their bytes, with the output's own size and mtime; 3: and its flag
 
 
 def run_key(model_sha256, settings):
@@ -84,30 +85,34 @@ class Manifest:
             return None
         return manifest
 
-    def is_current(self, output, source_stat, output_stat, key):
-        """Whether ``output`` (a relative path) was written from this very input with ``key`` and is unchanged since."""
+    def current_flag(self, output, source_stat, output_stat, key):
+        """When ``output`` (a relative path) was written from this very input with ``key`` and is unchanged since,
+        why it was flagged ('' if it was not); else None."""
         row = self._db.execute(
-            "SELECT source_size, source_mtime_ns, output_size, output_mtime_ns, key FROM outputs WHERE output = ?",
+            "SELECT source_size, source_mtime_ns, output_size, output_mtime_ns, key, flag FROM outputs"
+            " WHERE output = ?",
             (os.fsencode(output),),
         ).fetchone()
-        return row == (source_stat.st_size, source_stat.st_mtime_ns, output_stat.st_size, output_stat.st_mtime_ns, key)
+        now = (source_stat.st_size, source_stat.st_mtime_ns, output_stat.st_size, output_stat.st_mtime_ns, key)
+        return row[-1] if row is not None and row[:-1] == now else None
 
     def count_other_keys(self, key):
         """How many outputs were recorded with a run key other than ``key`` (another model, settings or version)."""
         return self._db.execute("SELECT COUNT(*) FROM outputs WHERE key != ?", (key,)).fetchone()[0]
 
     def record(self, entries):
-        """Record ``(output, source_stat, output_stat, key)`` for outputs now in place, in one transaction.
+        """Record ``(output, source_stat, output_stat, key, flag)`` for outputs now in place, in one transaction
+        (``flag``: why the output was flagged, or '').
 
         Raises ``ManifestWriteError`` when the database cannot be written.
         """
         rows = [
-            (os.fsencode(output), source.st_size, source.st_mtime_ns, written.st_size, written.st_mtime_ns, key)
-            for output, source, written, key in entries
+            (os.fsencode(output), source.st_size, source.st_mtime_ns, written.st_size, written.st_mtime_ns, key, flag)
+            for output, source, written, key, flag in entries
         ]
         try:
             with self._db:
-                self._db.executemany("INSERT OR REPLACE INTO outputs VALUES (?, ?, ?, ?, ?, ?)", rows)
+                self._db.executemany("INSERT OR REPLACE INTO outputs VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
         except sqlite3.Error as error:
             raise ManifestWriteError(f"{self.path}: cannot record finished outputs ({error})") from None
 
@@ -126,7 +131,7 @@ def _open(path):
                 db.execute("DROP TABLE IF EXISTS outputs")
                 db.execute(
                     "CREATE TABLE outputs (output BLOB PRIMARY KEY, source_size INTEGER, source_mtime_ns INTEGER,"
-                    " output_size INTEGER, output_mtime_ns INTEGER, key TEXT)"
+                    " output_size INTEGER, output_mtime_ns INTEGER, key TEXT, flag TEXT)"
                 )
                 db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     except BaseException:

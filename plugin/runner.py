@@ -52,7 +52,8 @@ class RunSummary:
     unreadable folder with its reason. ``flagged`` lists the files written
     although they do not look like one digit, with the reason (no ink,
     several digits, too small, doubtful polarity, strokes too thin for the
-    28x28 model). ``planned`` lists what a dry run would
+    28x28 model): by this run, or by an earlier one when up to date (with
+    ``strict`` those are failures). ``planned`` lists what a dry run would
     process. ``warnings`` holds what went wrong but was mended (a corrupt
     manifest rebuilt); ``stopped`` says why the run stopped before the end
     when the output folder could no longer be written (a full disk).
@@ -118,6 +119,7 @@ class _Job:
     relative: str
     stat: os.stat_result
     written: os.stat_result = None  # the output's stat once it is in place
+    flag: str = ""  # why its output was flagged
 
 
 def denoise_folder(
@@ -307,11 +309,17 @@ class Run:
         except OSError as error:
             self.summary.fail(source, f"cannot stat ({error.strerror})")
             return None
-        if not self.settings.overwrite and self.manifest and self._is_current(relative, stat, target):
-            self.summary.skipped += 1  # counted, not listed: a re-run over 100,000 files must stay small
-            self.summary.up_to_date += 1
+        flag = None if self.settings.overwrite or not self.manifest else self._current_flag(relative, stat, target)
+        if flag is None:
+            return _Job(source, target, relative, stat)
+        if flag and self.settings.strict:  # written by an earlier run that was not strict: kept, but a failure now
+            self.summary.fail(source, f"flagged: {flag} (strict; the output an earlier run wrote is left in place)")
             return None
-        return _Job(source, target, relative, stat)
+        if flag:  # listed again, so that a re-run (after a killed run, say) still shows it
+            self.summary.flag(source, flag)
+        self.summary.skipped += 1  # counted, not listed: a re-run over 100,000 files must stay small
+        self.summary.up_to_date += 1
+        return None
 
     @functools.lru_cache(maxsize=64)  # noqa: B019 (one Run, a bounded cache)
     def _inside_output(self, folder):
@@ -319,13 +327,14 @@ class Run:
         that is itself a symlink is replaced, not followed, so folders are all that need checking."""
         return folder.resolve().is_relative_to(self._output_root)
 
-    def _is_current(self, relative, source_stat, target):
-        """Whether the manifest shows ``target`` as written from this input with this key, and unchanged since."""
+    def _current_flag(self, relative, source_stat, target):
+        """When the manifest shows ``target`` as written from this input with this key, and unchanged since, why
+        it was flagged ('' if it was not); else None."""
         try:
             written = os.stat(target, follow_symlinks=False)
         except OSError:
-            return False
-        return self.manifest.is_current(relative, source_stat, written, self.key)
+            return None
+        return self.manifest.current_flag(relative, source_stat, written, self.key)
 
     # -- process, write, record
 
@@ -399,6 +408,7 @@ class Run:
                     outcome.error = f"flagged: {reason} (strict)"
                 else:
                     self.summary.flag(job.source, reason)
+                    job.flag = reason
             if outcome.error is None:
                 if self.summary.stopped:
                     continue  # the output folder cannot be written: left for the next run
@@ -408,7 +418,7 @@ class Run:
             else:
                 self.summary.fail(job.source, outcome.error)
         try:
-            self.manifest.record([(job.relative, job.stat, job.written, self.key) for job in written])
+            self.manifest.record([(job.relative, job.stat, job.written, self.key, job.flag) for job in written])
         except ManifestWriteError as error:
             self.summary.stopped = f"{error}; free space or fix the output folder, then run again"
             for job in written:

@@ -119,6 +119,28 @@ def test_flagged_scans_are_written_and_listed_or_with_strict_failed(tmp_path, di
     assert not (tmp_path / "strict" / "blank.png").exists() and (tmp_path / "strict" / "digit.png").exists()
 
 
+def test_a_flagged_output_stays_flagged_when_a_re_run_finds_it_up_to_date(tmp_path, digits):
+    # A run killed before its report, or a nightly run after the one that wrote the file: the flag is not lost,
+    # and --strict fails on it, leaving the earlier output in place.
+    root = tmp_path / "scans"
+    root.mkdir()
+    Image.fromarray((_digit_on_paper(digits[0]) * 255).astype(np.uint8)).save(root / "digit.png")
+    Image.fromarray(np.full((60, 60), 230, np.uint8)).save(root / "blank.png")
+    runner, out, report = CliRunner(), tmp_path / "out", tmp_path / "r.json"
+    first = runner.invoke(app, ["run", str(root), str(out), "-m", "none"])
+    assert first.exit_code == 0, first.output
+    again = runner.invoke(app, ["run", str(root), str(out), "-m", "none", "--report", str(report)])
+    assert again.exit_code == 0, again.output
+    summary = yaml.safe_load(report.read_text())
+    assert (summary["processed"], summary["up_to_date"], summary["flagged_count"]) == (0, 2, 1)
+    assert summary["flagged"][0]["path"].endswith("blank.png") and "no ink" in summary["flagged"][0]["reason"]
+    strict = runner.invoke(app, ["run", str(root), str(out), "-m", "none", "--strict", "--report", str(report)])
+    assert strict.exit_code == 1
+    summary = yaml.safe_load(report.read_text())
+    assert (summary["failed"], summary["up_to_date"], summary["flagged_count"]) == (1, 1, 0)
+    assert "no ink" in summary["failures"][0]["reason"] and (out / "blank.png").exists()
+
+
 def _paper_and_ink(image):
     image = np.asarray(image, float)
     return np.median(image), np.percentile(image, 1)
