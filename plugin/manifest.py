@@ -94,7 +94,11 @@ class Manifest:
             (os.fsencode(output),),
         ).fetchone()
         now = (source_stat.st_size, source_stat.st_mtime_ns, output_stat.st_size, output_stat.st_mtime_ns, key)
-        return row[-1] if row is not None and row[:-1] == now else None
+        return row[-1] if row is not None and row[:-1] == now else None  # a row from schema 2 has no flag: redone
+
+    def knows(self, output):
+        """Whether an output was recorded at ``output`` (a relative path), by any run."""
+        return self._db.execute("SELECT 1 FROM outputs WHERE output = ?", (os.fsencode(output),)).fetchone() is not None
 
     def count_other_keys(self, key):
         """How many outputs were recorded with a run key other than ``key`` (another model, settings or version)."""
@@ -126,7 +130,12 @@ def _open(path):
     try:
         if db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
             raise sqlite3.DatabaseError("database disk image is malformed")
-        if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version == 2:  # its rows stay, so that the outputs they record are still known as this tool's
+            with db:
+                db.execute("ALTER TABLE outputs ADD COLUMN flag TEXT")
+                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        elif version != SCHEMA_VERSION:
             with db:  # an older manifest: its rows cannot be trusted with this schema, so every file is redone once
                 db.execute("DROP TABLE IF EXISTS outputs")
                 db.execute(

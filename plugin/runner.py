@@ -310,6 +310,10 @@ class Run:
             self.summary.fail(source, f"cannot stat ({error.strerror})")
             return None
         flag = None if self.settings.overwrite or not self.manifest else self._current_flag(relative, stat, target)
+        if flag is None and self._replaces_input(relative, target):
+            self.summary.fail(source, f"its output would replace {printable(target)}, a file in the input folder that "
+                              "digit-denoise did not write; not written (choose an output folder outside the inputs)")
+            return None
         if flag is None:
             return _Job(source, target, relative, stat)
         if flag and self.settings.strict:  # written by an earlier run that was not strict: kept, but a failure now
@@ -326,6 +330,16 @@ class Run:
         """Whether ``folder`` really lies in the output folder (no symlink leads out). An output file
         that is itself a symlink is replaced, not followed, so folders are all that need checking."""
         return folder.resolve().is_relative_to(self._output_root)
+
+    def _replaces_input(self, relative, target):
+        """Whether an output at ``target`` would replace a file of the input tree: a file is there that the manifest
+        does not know as an output, and the output folder lies inside an input's folder (which the walk leaves out)."""
+        return os.path.lexists(target) and not (self.manifest and self.manifest.knows(relative)) and self._among_inputs
+
+    @functools.cached_property
+    def _among_inputs(self):
+        return any(self._output_root.is_relative_to((given if given.is_dir() else given.parent).resolve())
+                   for given in map(Path, self.inputs))
 
     def _current_flag(self, relative, source_stat, target):
         """When the manifest shows ``target`` as written from this input with this key, and unchanged since, why

@@ -78,6 +78,41 @@ def test_an_input_folder_inside_the_output_folder_is_refused_and_nothing_changes
     assert snapshot(tmp_path / "x") == before  # no input overwritten, the user's look-alike temporary kept
 
 
+def test_an_output_folder_inside_the_input_folder_never_replaces_a_scan_already_there(tmp_path, digits):
+    # The walk leaves the output folder out, so scans/sub/a.png is no input of this run, but it is the user's scan:
+    # scans/a.png's output must not replace it. A file the run wrote there itself is redone as usual.
+    scans = tmp_path / "scans"
+    save_scan(scans / "a.png", digits[0])
+    save_scan(scans / "b.png", digits[1])
+    save_scan(scans / "sub" / "a.png", digits[2])
+    before = snapshot(scans / "sub")
+    result = run(scans, scans / "sub", "--model", "none")
+    assert result.exit_code == 1
+    assert "would replace" in result.stderr and "sub/a.png" in result.stderr and "Traceback" not in result.output
+    assert (scans / "sub" / "a.png").read_bytes() == before[scans / "sub" / "a.png"]
+    assert (scans / "sub" / "b.png").exists()
+    os.utime(scans / "b.png", ns=(1, 1))  # b's scan changed: its output, known to the manifest, is redone
+    again = run(scans, scans / "sub", "--model", "none", "--report", tmp_path / "r.json")
+    assert again.exit_code == 1 and json.loads((tmp_path / "r.json").read_text())["processed"] == 1
+    assert (scans / "sub" / "a.png").read_bytes() == before[scans / "sub" / "a.png"]
+
+
+def test_a_manifest_of_the_version_before_keeps_its_outputs_known_and_has_them_redone_once(tmp_path, digits):
+    scans = tmp_path / "scans"
+    save_scan(scans / "a.png", digits[0])
+    assert run(scans, scans / "out", "--model", "none").exit_code == 0
+    with sqlite3.connect(scans / "out" / MANIFEST_NAME) as db:  # as the version before wrote it: schema 2, no flags
+        db.execute("ALTER TABLE outputs DROP COLUMN flag")
+        db.execute("PRAGMA user_version = 2")
+    db.close()
+    report = tmp_path / "r.json"
+    result = run(scans, scans / "out", "--model", "none", "--report", report)
+    assert result.exit_code == 0, result.output  # its output is known as this tool's, so it may be replaced
+    assert json.loads(report.read_text())["processed"] == 1  # redone, to learn whether it is flagged
+    assert run(scans, scans / "out", "--model", "none", "--report", report).exit_code == 0
+    assert json.loads(report.read_text())["up_to_date"] == 1
+
+
 def test_inputs_are_never_modified_even_beside_the_outputs(tmp_path, digits):
     scans = tmp_path / "scans"
     for index in range(3):
