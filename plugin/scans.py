@@ -272,6 +272,10 @@ def _reading(name, max_pixels):
         raise
     except PermissionError as error:
         raise ScanError("permission denied; make it readable", name) from error
+    except FileNotFoundError as error:
+        raise ScanError("no such file", name) from error
+    except IsADirectoryError as error:
+        raise ScanError("a folder, not an image file", name) from error
     except Image.DecompressionBombError as error:
         raise ScanError(f"the image is {_too_large(max_pixels)}", name) from error
     except Image.UnidentifiedImageError as error:

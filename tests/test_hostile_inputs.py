@@ -426,6 +426,14 @@ def test_a_multi_page_tiff_fails_with_its_reason(tmp_path, digits):
     assert summary.failed == 1 and "3 pages" in summary.failures[0]["reason"]
 
 
+def test_a_missing_file_or_a_folder_given_to_the_api_is_named_as_such(tmp_path):
+    (tmp_path / "folder.png").mkdir()
+    for path, reason in ((tmp_path / "missing.png", "no such file"), (tmp_path / "folder.png", "a folder")):
+        with pytest.raises(ScanError, match=reason) as raised:
+            read_scan(path)
+        assert "corrupt" not in str(raised.value) and str(path) in str(raised.value)
+
+
 @pytest.mark.parametrize("size", [40, 300])  # read whole, and shrunk on decoding
 def test_a_32_bit_integer_image_fails_with_its_reason_and_name(tmp_path, digits, size):
     Image.fromarray(np.full((size, size), 1 << 20, np.int32), mode="I").save(tmp_path / "deep.tif")
