@@ -171,8 +171,10 @@ def read_config_file(path):
         raise ConfigError(
             f"{path}: not UTF-8 text (byte {error.object[error.start]:#04x} at offset {error.start}); save it as UTF-8"
         ) from None
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML ({error})") from error
+    except yaml.YAMLError as error:  # said on one line: where, and what is wrong there
+        mark, problem = getattr(error, "problem_mark", None), getattr(error, "problem", None) or str(error)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        raise ConfigError(f"{path}: not valid YAML ({where}{' '.join(problem.split())})") from error
     if values is None:
         return {}
     if not isinstance(values, dict):

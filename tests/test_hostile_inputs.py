@@ -273,6 +273,15 @@ def test_a_yaml_bomb_gives_a_short_message(tmp_path):
     assert "percentiles" in result.stderr and len(result.output) < 1000
 
 
+def test_a_yaml_syntax_error_is_one_line_that_says_where(tmp_path):
+    config = tmp_path / "broken.yaml"
+    config.write_text("size: original\n\tlevels: restore\n")  # a tab where YAML wants spaces
+    result = runner.invoke(app, ["config", "check", str(config)])
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and "\\x0a" not in result.stderr
+    assert "broken.yaml" in result.stderr and "line 2, column 1" in result.stderr
+
+
 def test_a_config_file_that_is_not_utf8_names_the_file(tmp_path):
     config = tmp_path / "latin1.yaml"
     config.write_bytes("# r\xe9glages\nmodel: none\n".encode("latin-1"))
