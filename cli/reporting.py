@@ -92,8 +92,14 @@ def tell(summary, log, *, quiet=False, dry_run=False):
             typer.echo(f"would process {printable(path)}")
         typer.echo(f"would process {len(summary.planned):,} files ({summary.up_to_date:,} up to date)")
     for flagged in summary.flagged:
-        typer.secho(f"flagged: {flagged['path']}: {printable(flagged['reason'])}", err=True, fg=typer.colors.YELLOW)
-        log.warning("flagged: %s: %s", flagged["path"], printable(flagged["reason"]))
+        if not flagged["up_to_date"]:
+            typer.secho(f"flagged: {flagged['path']}: {printable(flagged['reason'])}", err=True, fg=typer.colors.YELLOW)
+            log.warning("flagged: %s: %s", flagged["path"], printable(flagged["reason"]))
+    earlier = sum(flagged["up_to_date"] for flagged in summary.flagged)
+    if earlier:  # one line, not one a file every night: they were listed when written, and --report lists them
+        typer.secho(f"flagged: {earlier:,} up-to-date outputs, listed when written (and in --report's \"flagged\")",
+                    err=True, fg=typer.colors.YELLOW)
+        log.warning("flagged: %s up-to-date outputs, listed when written", earlier)
     for failure in summary.failures:
         typer.secho(f"failed: {failure['path']}: {printable(failure['reason'])}", err=True, fg=typer.colors.YELLOW)
         log.warning("failed: %s: %s", failure["path"], printable(failure["reason"]))

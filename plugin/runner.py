@@ -97,9 +97,10 @@ class RunSummary:
         return {**dataclasses.asdict(self), "flagged_count": len(self.flagged),
                 "images_per_second": round(self.images_per_second, 1)}
 
-    def flag(self, path, reason):
-        """List a file that was written but does not look like one digit."""
-        self.flagged.append({"path": printable(path), "reason": reason})
+    def flag(self, path, reason, *, up_to_date=False):
+        """List a file that was written (by this run, or up to date by an earlier one) but does not look like one
+        digit."""
+        self.flagged.append({"path": printable(path), "reason": reason, "up_to_date": up_to_date})
 
     def skip(self, path, reason):
         """Count and list a skipped file or folder."""
@@ -320,7 +321,7 @@ class Run:
             self.summary.fail(source, f"flagged: {flag} (strict; the output an earlier run wrote is left in place)")
             return None
         if flag:  # listed again, so that a re-run (after a killed run, say) still shows it
-            self.summary.flag(source, flag)
+            self.summary.flag(source, flag, up_to_date=True)
         self.summary.skipped += 1  # counted, not listed: a re-run over 100,000 files must stay small
         self.summary.up_to_date += 1
         return None

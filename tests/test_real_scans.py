@@ -127,13 +127,18 @@ def test_a_flagged_output_stays_flagged_when_a_re_run_finds_it_up_to_date(tmp_pa
     Image.fromarray((_digit_on_paper(digits[0]) * 255).astype(np.uint8)).save(root / "digit.png")
     Image.fromarray(np.full((60, 60), 230, np.uint8)).save(root / "blank.png")
     runner, out, report = CliRunner(), tmp_path / "out", tmp_path / "r.json"
-    first = runner.invoke(app, ["run", str(root), str(out), "-m", "none"])
+    first_report = tmp_path / "first.json"
+    first = runner.invoke(app, ["run", str(root), str(out), "-m", "none", "--report", str(first_report)])
     assert first.exit_code == 0, first.output
     again = runner.invoke(app, ["run", str(root), str(out), "-m", "none", "--report", str(report)])
     assert again.exit_code == 0, again.output
     summary = yaml.safe_load(report.read_text())
     assert (summary["processed"], summary["up_to_date"], summary["flagged_count"]) == (0, 2, 1)
     assert summary["flagged"][0]["path"].endswith("blank.png") and "no ink" in summary["flagged"][0]["reason"]
+    assert summary["flagged"][0]["up_to_date"] and not yaml.safe_load(first_report.read_text())["flagged"][0][
+        "up_to_date"]
+    assert "blank.png" in first.stderr and "blank.png" not in again.stderr  # one line for them, not one each
+    assert "flagged: 1 up-to-date outputs" in again.stderr
     strict = runner.invoke(app, ["run", str(root), str(out), "-m", "none", "--strict", "--report", str(report)])
     assert strict.exit_code == 1
     summary = yaml.safe_load(report.read_text())
