@@ -356,6 +356,8 @@ def _written(image, frame):
     return image * frame.peak if frame.peak != 1 else image
 
 
+MAX_STEEPNESS = 3.0  # at full resolution, stroke edges are steepened at most this much (a crisp pen's)
+EDGE_SMOOTHING = 1.0  # soft edges w px wide are smoothed as far as w, then steepened back to w
 BUMP = 4.5  # px: at full resolution, specks and stubs up to this radius that touch a stroke are taken off it
 TRUST_NOISE = 0.005  # ink-amount noise in the model's input at which its result is taken whole
 
@@ -399,14 +401,34 @@ def _sharpened(full, analysis, factor):
     digit_size = max(bottom - top, right - left) * factor  # px, at full resolution
     sigma = float(np.clip(noise / (0.05 * 2 * np.sqrt(np.pi)), 0.6, max(0.6, 0.03 * digit_size)))
     smooth = ndimage.gaussian_filter(amount, sigma, mode="nearest", truncate=3.0)
-    strokes = np.clip((smooth - 0.5) * 3.0 + 0.5, 0.0, 1.0)
+    # Edges as wide as the scan's own: a soft pen, a pencil or a blurred scan stays as soft; where they are, the
+    # noise can be smoothed away further without widening them much.
+    width = _edge_width(smooth, sigma)
+    if EDGE_SMOOTHING * width > sigma:
+        smooth = ndimage.gaussian_filter(smooth, np.sqrt((EDGE_SMOOTHING * width) ** 2 - sigma**2), mode="nearest",
+                                         truncate=3.0)
+        sigma = EDGE_SMOOTHING * width
+    steepness = float(np.clip(np.hypot(width, sigma) / max(width, 1e-6), 1.0, MAX_STEEPNESS))
+    strokes = np.clip((smooth - 0.5) * steepness + 0.5, 0.0, 1.0)
     # Specks and bumps go; on a large digit, whose strokes are wide, every other pixel is enough to tell them apart.
     step = 2 if digit_size >= 200 else 1
     kept = without_bumps(digit_parts(strokes[::step, ::step] > 0.5), largest=BUMP / step)
     if step > 1:
         kept = np.repeat(np.repeat(kept, step, axis=0), step, axis=1)[: strokes.shape[0], : strokes.shape[1]]
-    strokes *= grown(kept, max(2, round(0.5 * sigma)) + step - 1)
+    strokes *= grown(kept, max(2, round(0.5 * sigma), int(np.ceil(1.25 * width))) + step - 1)  # edges' feet kept
     return np.rint(strokes * 255).astype(np.uint8), window
+
+
+def _edge_width(smooth, sigma):
+    """The width of the scan's own stroke edges (as a Gaussian's sigma, px), from ``smooth``, its ink amounts
+    smoothed by a Gaussian of ``sigma``: an edge w wide is sqrt(w² + sigma²) wide once smoothed, which its slope
+    where it crosses halfway tells."""
+    halfway = (smooth > 0.4) & (smooth < 0.6)
+    if np.count_nonzero(halfway) < 20:
+        return 0.0
+    rows, cols = np.gradient(smooth)
+    slope = float(np.median(np.hypot(rows[halfway], cols[halfway])))
+    return float(np.sqrt(max((np.sqrt(2 * np.pi) * max(slope, 1e-6)) ** -2 - sigma**2, 0.0)))
 
 
 def percentiles(sample, q):

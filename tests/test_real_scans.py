@@ -56,6 +56,31 @@ def test_a_page_at_its_own_size_has_clean_paper_no_specks_and_no_seam(pages, def
         assert steps.max() <= 2, conditions
 
 
+@pytest.mark.parametrize("pen", [5.0, 20.0])  # a soft pen (edges ~10 px wide at this size), a crisp one
+def test_a_page_at_its_own_size_keeps_the_width_of_the_scans_own_stroke_edges(digits, default_denoiser, pen):
+    from scipy import ndimage
+
+    conditions = dataclasses.replace(BENCHMARK, size=(300, 300), max_side=400, pen=(pen, pen), sigma=(0.08, 0.08),
+                                     specks=(0, 0), lined=0.0, jpeg=0.0)
+    adapter = ScanAdapter(size="original")
+
+    def edge_share(page, paper, ink):  # the pixels on an edge's slope, for each pixel of stroke
+        amount = (paper - page) / (paper - ink)
+        return np.count_nonzero((amount > 0.1) & (amount < 0.9)) / np.count_nonzero(amount > 0.5)
+
+    def grain(page, strokes):  # what a 1 px Gaussian takes off, on the strokes and their edges
+        return np.abs(page - ndimage.gaussian_filter(page, 1.0))[strokes].mean()
+
+    for index in range(3):
+        noisy, clean, *_ = make_page(digits[index], np.random.default_rng(index), conditions)
+        digit, frame = adapter.before(noisy)
+        out = adapter.after(default_denoiser.denoise(digit[None])[0], frame).astype(float)
+        paper, ink = np.median(clean), clean.min()
+        assert 0.8 < edge_share(out, paper, ink) / edge_share(clean.astype(float), paper, ink) < 1.25, (pen, index)
+        strokes = ndimage.binary_dilation(clean < paper - 10, iterations=3)
+        assert grain(out, strokes) < 1.25 * grain(clean.astype(float), strokes), (pen, index)  # no noise left on them
+
+
 @pytest.fixture(scope="module")
 def default_denoiser():
     from digit_denoise import load_denoiser
