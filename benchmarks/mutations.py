@@ -37,6 +37,8 @@ MUTATIONS = [
      "steepness = MAX_STEEPNESS", "tests/test_real_scans.py", "stroke_edges"),
     ("soft edges not smoothed as far as their width: grain left on them", "plugin/adapter.py",
      "if EDGE_SMOOTHING * width > sigma:", "if False:", "tests/test_real_scans.py", "stroke_edges"),
+    ("the feet of a speck taken off a stroke kept with the stroke's", "plugin/adapter.py",
+     "    if removed.any():\n        near &=", "    if False:\n        near &=", "tests/test_real_scans.py", "rim"),
     ("output-name collision check deleted", "plugin/runner.py", "if claimed.setdefault(relative, source) != source:",
      "if False:", "tests/test_cli.py", "one_output_name"),
     ("manifest ignores the input's size", "plugin/manifest.py",

@@ -412,10 +412,18 @@ def _sharpened(full, analysis, factor):
     strokes = np.clip((smooth - 0.5) * steepness + 0.5, 0.0, 1.0)
     # Specks and bumps go; on a large digit, whose strokes are wide, every other pixel is enough to tell them apart.
     step = 2 if digit_size >= 200 else 1
-    kept = without_bumps(digit_parts(strokes[::step, ::step] > 0.5), largest=BUMP / step)
+    inked = strokes[::step, ::step] > 0.5
+    kept = without_bumps(digit_parts(inked), largest=BUMP / step)
+    removed = inked & ~kept
     if step > 1:
-        kept = np.repeat(np.repeat(kept, step, axis=0), step, axis=1)[: strokes.shape[0], : strokes.shape[1]]
-    strokes *= grown(kept, max(2, round(0.5 * sigma), int(np.ceil(1.25 * width))) + step - 1)  # edges' feet kept
+        kept, removed = (np.repeat(np.repeat(mask, step, axis=0), step, axis=1)[: strokes.shape[0], : strokes.shape[1]]
+                         for mask in (kept, removed))
+    # The strokes' edges are kept down to their feet; not the feet of what was taken off, beyond a pixel or two.
+    margin = max(2, round(0.5 * sigma), int(np.ceil(1.25 * width))) + step - 1
+    near = grown(kept, margin)
+    if removed.any():
+        near &= ~grown(removed, margin) | grown(kept, step)
+    strokes *= near
     return np.rint(strokes * 255).astype(np.uint8), window
 
 
