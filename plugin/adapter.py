@@ -357,6 +357,7 @@ def _written(image, frame):
 
 
 MAX_STEEPNESS = 3.0  # at full resolution, stroke edges are steepened at most this much (a crisp pen's)
+THIN_STROKES = 4.0  # strokes under this many times their smoothed edges' width wide have crisp edges
 EDGE_SMOOTHING = 1.0  # soft edges w px wide are smoothed as far as w, then steepened back to w
 BUMP = 4.5  # px: at full resolution, specks and stubs up to this radius that touch a stroke are taken off it
 TRUST_NOISE = 0.005  # ink-amount noise in the model's input at which its result is taken whole
@@ -430,13 +431,20 @@ def _sharpened(full, analysis, factor):
 def _edge_width(smooth, sigma):
     """The width of the scan's own stroke edges (as a Gaussian's sigma, px), from ``smooth``, its ink amounts
     smoothed by a Gaussian of ``sigma``: an edge w wide is sqrt(w² + sigma²) wide once smoothed, which its slope
-    where it crosses halfway tells."""
+    where it crosses halfway tells. Strokes less than THIN_STROKES times that wide never reach their full slope
+    (nor their full ink): their edges count as crisp."""
     halfway = (smooth > 0.4) & (smooth < 0.6)
-    if np.count_nonzero(halfway) < 20:
+    count = np.count_nonzero(halfway)
+    if count < 20:
         return 0.0
     rows, cols = np.gradient(smooth)
-    slope = float(np.median(np.hypot(rows[halfway], cols[halfway])))
-    return float(np.sqrt(max((np.sqrt(2 * np.pi) * max(slope, 1e-6)) ** -2 - sigma**2, 0.0)))
+    slope = max(float(np.median(np.hypot(rows[halfway], cols[halfway]))), 1e-6)
+    smoothed_width = 1 / (np.sqrt(2 * np.pi) * slope)
+    # A stroke's width: twice its area over its outline's length, the halfway band's area over its width (0.2 / slope).
+    stroke_width = 2 * np.count_nonzero(smooth > 0.5) / (count * slope / 0.2)
+    if stroke_width < THIN_STROKES * smoothed_width:
+        return 0.0
+    return float(np.sqrt(max(smoothed_width**2 - sigma**2, 0.0)))
 
 
 def percentiles(sample, q):
