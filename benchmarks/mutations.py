@@ -36,7 +36,7 @@ MUTATIONS = [
      "steepness = float(np.clip(np.hypot(width, sigma) / max(width, 1e-6), 1.0, MAX_STEEPNESS))",
      "steepness = MAX_STEEPNESS", "tests/test_real_scans.py", "stroke_edges"),
     ("soft edges not smoothed as far as their width: grain left on them", "plugin/adapter.py",
-     "if EDGE_SMOOTHING * width > sigma:", "if False:", "tests/test_real_scans.py", "stroke_edges"),
+     "    if further > sigma:", "    if False:", "tests/test_real_scans.py", "stroke_edges"),
     ("the feet of a speck taken off a stroke kept with the stroke's", "plugin/adapter.py",
      "    if removed.any():\n        near &=", "    if False:\n        near &=", "tests/test_real_scans.py", "rim"),
     ("a fine pen's thin strokes taken for soft edges and smoothed away", "plugin/adapter.py",

@@ -358,7 +358,8 @@ def _written(image, frame):
 
 MAX_STEEPNESS = 3.0  # at full resolution, stroke edges are steepened at most this much (a crisp pen's)
 THIN_STROKES = 4.0  # strokes under this many times their smoothed edges' width wide have crisp edges
-EDGE_SMOOTHING = 1.0  # soft edges w px wide are smoothed as far as w, then steepened back to w
+SOFT_SMOOTHING = 3.0  # soft edges w px wide are smoothed as far as w (then steepened back to w), at most this
+# many times as far as the noise alone asks: a third of its grain left, and no second blur many pixels wide
 BUMP = 4.5  # px: at full resolution, specks and stubs up to this radius that touch a stroke are taken off it
 TRUST_NOISE = 0.005  # ink-amount noise in the model's input at which its result is taken whole
 
@@ -379,7 +380,7 @@ def _sharpened(full, analysis, factor):
     """``(strokes, window)``: the digit's strokes at full resolution, in a window around its box. ``full`` is the
     scan's full-resolution pixels, ``analysis`` was made on a copy ``factor`` times smaller. The ink amounts are
     flattened and normalized as the analysis says, kept in the digit's region, smoothed just enough for the
-    noise they hold, and given edges as steep as a pen's; uint8 (0-255) keeps a batch of large pages small."""
+    noise they hold, and given edges as wide as the scan's own; uint8 (0-255) keeps a batch of large pages small."""
     rows, cols = full.shape[:2]
     top, left, bottom, right = analysis.box
     margin = max(2, (max(bottom - top, right - left) + 9) // 10)
@@ -402,28 +403,27 @@ def _sharpened(full, analysis, factor):
     digit_size = max(bottom - top, right - left) * factor  # px, at full resolution
     sigma = float(np.clip(noise / (0.05 * 2 * np.sqrt(np.pi)), 0.6, max(0.6, 0.03 * digit_size)))
     smooth = ndimage.gaussian_filter(amount, sigma, mode="nearest", truncate=3.0)
-    # Edges as wide as the scan's own: a soft pen, a pencil or a blurred scan stays as soft; where they are, the
-    # noise can be smoothed away further without widening them much.
+    # Edges as wide as the scan's own: a soft pen, a pencil or a blurred scan stays as soft. Soft edges are smoothed
+    # further (the noise with them), then steepened back to their width; a crisp pen's, as steep as a pen's.
     width = _edge_width(smooth, sigma)
-    if EDGE_SMOOTHING * width > sigma:
-        smooth = ndimage.gaussian_filter(smooth, np.sqrt((EDGE_SMOOTHING * width) ** 2 - sigma**2), mode="nearest",
-                                         truncate=3.0)
-        sigma = EDGE_SMOOTHING * width
+    further = min(width, SOFT_SMOOTHING * sigma)
+    if further > sigma:
+        smooth = ndimage.gaussian_filter(smooth, np.sqrt(further**2 - sigma**2), mode="nearest", truncate=3.0)
+        sigma = further
     steepness = float(np.clip(np.hypot(width, sigma) / max(width, 1e-6), 1.0, MAX_STEEPNESS))
     strokes = np.clip((smooth - 0.5) * steepness + 0.5, 0.0, 1.0)
     # Specks and bumps go; on a large digit, whose strokes are wide, every other pixel is enough to tell them apart.
     step = 2 if digit_size >= 200 else 1
     inked = strokes[::step, ::step] > 0.5
     kept = without_bumps(digit_parts(inked), largest=BUMP / step)
-    removed = inked & ~kept
-    if step > 1:
-        kept, removed = (np.repeat(np.repeat(mask, step, axis=0), step, axis=1)[: strokes.shape[0], : strokes.shape[1]]
-                         for mask in (kept, removed))
     # The strokes' edges are kept down to their feet; not the feet of what was taken off, beyond a pixel or two.
-    margin = max(2, round(0.5 * sigma), int(np.ceil(1.25 * width))) + step - 1
-    near = grown(kept, margin)
+    feet = -(-(max(2, round(0.5 * sigma), int(np.ceil(1.25 * width))) + step - 1) // step)  # in steps
+    near = grown(kept, feet)
+    removed = inked & ~kept
     if removed.any():
-        near &= ~grown(removed, margin) | grown(kept, step)
+        near &= ~grown(removed, feet) | grown(kept, 1)
+    if step > 1:
+        near = np.repeat(np.repeat(near, step, axis=0), step, axis=1)[: strokes.shape[0], : strokes.shape[1]]
     strokes *= near
     return np.rint(strokes * 255).astype(np.uint8), window
 
@@ -437,8 +437,11 @@ def _edge_width(smooth, sigma):
     count = np.count_nonzero(halfway)
     if count < 20:
         return 0.0
-    rows, cols = np.gradient(smooth)
-    slope = max(float(np.median(np.hypot(rows[halfway], cols[halfway]))), 1e-6)
+    row, col = np.nonzero(halfway[1:-1, 1:-1])  # central differences there only: the band is a small part
+    row += 1
+    col += 1
+    down, across = smooth[row + 1, col] - smooth[row - 1, col], smooth[row, col + 1] - smooth[row, col - 1]
+    slope = max(0.5 * float(np.median(np.hypot(down, across))), 1e-6)
     smoothed_width = 1 / (np.sqrt(2 * np.pi) * slope)
     # A stroke's width: twice its area over its outline's length, the halfway band's area over its width (0.2 / slope).
     stroke_width = 2 * np.count_nonzero(smooth > 0.5) / (count * slope / 0.2)
