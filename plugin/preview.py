@@ -32,8 +32,8 @@ def contact_sheet(input_dir, *, n=32, config=None, per_row=3, **settings):
     cells = []
     for path in itertools.islice(discover(input_dir, recursive=settings.recursive), n * 2):
         try:
-            scan = read_scan(path, max_pixels=settings.max_pixels, reduction=adapter.reduction)  # as run reads it
-            digit, frame = adapter.before(scan)
+            digit, frame = adapter.read(path, max_pixels=settings.max_pixels)  # as run reads it
+            scan = read_scan(path, max_pixels=settings.max_pixels)  # and as it is, to be shown
         except ScanError:
             continue
         written = adapter.after(denoiser.denoise(digit[None])[0], frame)

@@ -311,11 +311,12 @@ class Run:
             self.summary.fail(source, f"cannot stat ({error.strerror})")
             return None
         flag = None if self.settings.overwrite or not self.manifest else self._current_flag(relative, stat, target)
-        if flag is None and self._replaces_input(relative, target):
-            self.summary.fail(source, f"its output would replace {printable(target)}, a file in the input folder that "
-                              "digit-denoise did not write; not written (choose an output folder outside the inputs)")
-            return None
-        if flag is None:
+        if flag is None:  # to be done
+            if self._replaces_input(relative, target):
+                self.summary.fail(source, f"its output would replace {printable(target)}, a file in the input folder "
+                                  "that digit-denoise did not write; not written (choose an output folder outside the "
+                                  "inputs)")
+                return None
             return _Job(source, target, relative, stat)
         if flag and self.settings.strict:  # written by an earlier run that was not strict: kept, but a failure now
             self.summary.fail(source, f"flagged: {flag} (strict; the output an earlier run wrote is left in place)")
@@ -339,6 +340,7 @@ class Run:
 
     @functools.cached_property
     def _among_inputs(self):
+        """Whether the output folder lies inside an input folder (or a given file's folder)."""
         return any(self._output_root.is_relative_to((given if given.is_dir() else given.parent).resolve())
                    for given in map(Path, self.inputs))
 

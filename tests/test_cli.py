@@ -212,6 +212,23 @@ def test_preview_takes_the_settings_flags_that_run_takes(tmp_path, digits):
     assert written["original"][TILE // 2].max() == 255  # paper written white, as levels 'normalize' asks
 
 
+def test_the_previews_written_column_is_what_run_writes_for_a_large_scan_at_size_original(tmp_path, digits):
+    from digit_denoise import denoise_folder
+    from digit_denoise.preview import _fitted, contact_sheet
+    from digit_denoise.scans import to_grayscale
+
+    root = tmp_path / "scans"
+    root.mkdir()
+    scan = np.kron(make_scan(digits[1], noise=0.03), np.ones((6, 6)))  # 540x480: shrunk on decoding by run
+    Image.fromarray((scan * 255).round().astype(np.uint8)).save(root / "large.png")
+    denoise_folder(root, tmp_path / "out", model="none", size="original")
+    written = _fitted(to_grayscale(np.asarray(Image.open(tmp_path / "out" / "large.png"))))
+    sheet = contact_sheet(root, model="none", size="original")
+    from digit_denoise.preview import CAPTION, TILE
+
+    assert np.array_equal(sheet[CAPTION + 6 : CAPTION + 6 + TILE, 2 + 2 * (TILE + 2) : 2 + 3 * TILE + 4], written)
+
+
 def test_outputs_keep_the_input_bit_depth(tmp_path, digits):
     root = tmp_path / "scans"
     root.mkdir()
