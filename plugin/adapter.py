@@ -391,7 +391,7 @@ def _sharpened(full, analysis, factor):
     flat /= light_field(analysis.light, (rows, cols), window, dtype=np.float32)
     flat -= np.float32(analysis.paper)
     flat *= np.float32(1 / (analysis.ink - analysis.paper))
-    amount = np.clip(flat, 0.0, 1.0, out=flat)
+    amount = flat  # not clipped to [0, 1] before smoothing: that would lift the paper and the ink towards each other
     region = analysis.region
     inside = np.ix_(np.minimum(np.arange(window[0], window[2]) // factor, region.shape[0] - 1),
                     np.minimum(np.arange(window[1], window[3]) // factor, region.shape[1] - 1))

@@ -56,11 +56,11 @@ def test_a_page_at_its_own_size_has_clean_paper_no_specks_and_no_seam(pages, def
         assert steps.max() <= 2, conditions
 
 
-@pytest.mark.parametrize("pen", [5.0, 20.0])  # a soft pen (edges ~10 px wide at this size), a crisp one
-def test_a_page_at_its_own_size_keeps_the_width_of_the_scans_own_stroke_edges(digits, default_denoiser, pen):
+@pytest.mark.parametrize("pen, noise", [(5.0, 0.08), (20.0, 0.08), (8.0, 0.18)])  # soft (edges ~10 px), crisp
+def test_a_page_at_its_own_size_keeps_the_width_of_the_scans_own_stroke_edges(digits, default_denoiser, pen, noise):
     from scipy import ndimage
 
-    conditions = dataclasses.replace(BENCHMARK, size=(300, 300), max_side=400, pen=(pen, pen), sigma=(0.08, 0.08),
+    conditions = dataclasses.replace(BENCHMARK, size=(300, 300), max_side=400, pen=(pen, pen), sigma=(noise, noise),
                                      specks=(0, 0), lined=0.0, jpeg=0.0)
     adapter = ScanAdapter(size="original")
 
