@@ -387,11 +387,11 @@ def _sharpened(full, analysis, factor):
     window = (max(0, (top - margin) * factor), max(0, (left - margin) * factor),
               min(rows, (bottom + margin) * factor), min(cols, (right + margin) * factor))
     pixels = full[window[0] : window[2], window[1] : window[3]]
-    flat = to_grayscale(pixels, np.float32)  # float32 halves the work on a large page
-    flat /= light_field(analysis.light, (rows, cols), window, dtype=np.float32)
-    flat -= np.float32(analysis.paper)
-    flat *= np.float32(1 / (analysis.ink - analysis.paper))
-    amount = flat  # not clipped to [0, 1] before smoothing: that would lift the paper and the ink towards each other
+    # Not clipped to [0, 1] before smoothing: that would lift the paper and the ink towards each other.
+    amount = to_grayscale(pixels, np.float32)  # float32 halves the work on a large page
+    amount /= light_field(analysis.light, (rows, cols), window, dtype=np.float32)
+    amount -= np.float32(analysis.paper)
+    amount *= np.float32(1 / (analysis.ink - analysis.paper))
     region = analysis.region
     inside = np.ix_(np.minimum(np.arange(window[0], window[2]) // factor, region.shape[0] - 1),
                     np.minimum(np.arange(window[1], window[3]) // factor, region.shape[1] - 1))
