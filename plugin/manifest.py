@@ -49,6 +49,7 @@ class Manifest:
     def __init__(self, output_dir):
         self.path = Path(output_dir) / MANIFEST_NAME
         self.warnings = []
+        self._flag = "flag"  # the flag's column: NULL in a manifest of schema 2, read without upgrading it
         _refuse_planted(self.path, "manifest")
         try:
             self._db = _open(self.path)
@@ -70,7 +71,8 @@ class Manifest:
     @classmethod
     def read_only(cls, output_dir):
         """The manifest opened for a dry run, which writes nothing: None when there is none, or it is
-        unreadable or of an older schema (every file then counts as to be done)."""
+        unreadable or of a schema older than 2 (every file then counts as to be done). One of schema 2 is read as
+        the run would upgrade it: its outputs known, none of them up to date."""
         path = Path(output_dir) / MANIFEST_NAME
         if path.is_symlink() or not path.is_file():
             return None
@@ -78,9 +80,11 @@ class Manifest:
         manifest.path, manifest.warnings = path, []
         try:
             manifest._db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-            if manifest._db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+            version = manifest._db.execute("PRAGMA user_version").fetchone()[0]
+            if version not in (2, SCHEMA_VERSION):
                 manifest.close()
                 return None
+            manifest._flag = "flag" if version == SCHEMA_VERSION else "NULL"
         except sqlite3.Error:
             return None
         return manifest
@@ -89,7 +93,7 @@ class Manifest:
         """When ``output`` (a relative path) was written from this very input with ``key`` and is unchanged since,
         why it was flagged ('' if it was not); else None."""
         row = self._db.execute(
-            "SELECT source_size, source_mtime_ns, output_size, output_mtime_ns, key, flag FROM outputs"
+            f"SELECT source_size, source_mtime_ns, output_size, output_mtime_ns, key, {self._flag} FROM outputs"
             " WHERE output = ?",
             (os.fsencode(output),),
         ).fetchone()

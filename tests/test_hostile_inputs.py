@@ -106,6 +106,12 @@ def test_a_manifest_of_the_version_before_keeps_its_outputs_known_and_has_them_r
         db.execute("PRAGMA user_version = 2")
     db.close()
     report = tmp_path / "r.json"
+    result = run(scans, scans / "out", "--model", "none", "--report", report, "--dry-run")
+    assert result.exit_code == 0, result.output  # a dry run, which upgrades nothing, knows it as this tool's too
+    assert (json.loads(report.read_text())["failed"], len(json.loads(report.read_text())["planned"])) == (0, 1)
+    with sqlite3.connect(scans / "out" / MANIFEST_NAME) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 2  # and left as it was
+    db.close()
     result = run(scans, scans / "out", "--model", "none", "--report", report)
     assert result.exit_code == 0, result.output  # its output is known as this tool's, so it may be replaced
     assert json.loads(report.read_text())["processed"] == 1  # redone, to learn whether it is flagged
