@@ -34,6 +34,8 @@ MUTATIONS = [
      "tests/test_hostile_inputs.py", "version_before"),
     ("a dry run ignores a manifest of schema 2", "plugin/manifest.py", "if version not in (2, SCHEMA_VERSION):",
      "if version != SCHEMA_VERSION:", "tests/test_hostile_inputs.py", "version_before"),
+    ("a blot of a darker ink passes for a part of the digit", "plugin/analysis.py",
+     "< ANOTHER_INK * typical[main[index]]", "< np.inf", "tests/test_real_scans.py", "blots"),
     ("a page at its own size always steepened three times: soft edges made crisp", "plugin/adapter.py",
      "steepness = float(np.clip(np.hypot(width, sigma) / max(width, 1e-6), 1.0, MAX_STEEPNESS))",
      "steepness = MAX_STEEPNESS", "tests/test_real_scans.py", "stroke_edges"),

@@ -22,6 +22,7 @@ LINE_COVER = 0.85  # a row or column this much covered by ink, in a band at most
 LINE_WIDTH = 3  # image's edge) with paper on either side, is a ruled line (or a page edge), not a stroke
 DIGIT_PART = 0.15  # a component at least this part of the largest one's ink, close to it, belongs to the digit
 DIGIT_SIZED = 0.4  # ... and one with this part of its ink, beside it rather than part of it, is another digit
+ANOTHER_INK = 2.0  # a mark with pixels this many times as far off the paper as most of the digit's is a blot
 TOO_SMALL = 8  # px: a scan or a digit smaller than this cannot be framed
 EDGES_ON_ONE_SIDE = 0.7  # where this much of a page's edges is on one side (light or dark) of its middle level,
 PAPER_EDGES = 0.4  # and that side holds this much of its pixels, it is the paper's
@@ -166,7 +167,7 @@ def analyse_stack(grays, *, polarity="auto"):
         # digit would break apart there. A 3x3 mean holds it, and bridges no gap wider than a pixel.
         halfway = _column((paper + ink) / 2 * towards_ink)
         inked = (smooth * _column(towards_ink) > halfway) | (smoothed(flat, 3)[1] * _column(towards_ink) > halfway)
-    digits, boxes, more = _digit_components(inked)
+    digits, boxes, more = _digit_components(inked, flat, paper, towards_ink)
     found = np.array([box is not None for box in boxes], bool)
     sizes = np.array([max(box[2] - box[0], box[3] - box[1]) if box is not None else 0 for box in boxes])
     margins = np.maximum(1, np.round(0.015 * sizes)).astype(int)
@@ -430,10 +431,11 @@ def _paint_out_lines(flat, across, paper, ink):
     return ruled
 
 
-def _digit_components(inked):
+def _digit_components(inked, flat, paper, towards_ink):
     """``(digits, boxes, flags)`` from each (K, M, N) mask's connected components: the one with the most ink, and
-    the parts close to it that are large enough to be strokes; specks and far marks are left out. ``boxes`` holds
-    each digit's (top, left, bottom, right), or None where there is no ink."""
+    the parts close to it that are large enough to be strokes; specks, far marks and blots of a darker ink are left
+    out (``flat``, ``paper`` and ``towards_ink`` tell how far a pixel lies from the paper, towards the ink).
+    ``boxes`` holds each digit's (top, left, bottom, right), or None where there is no ink."""
     count = len(inked)
     within = np.zeros((3, 3, 3), bool)
     within[1] = True  # connected within an image, never across images
@@ -453,6 +455,18 @@ def _digit_components(inked):
     main = main[image]
     size = np.maximum(bottom - top, right - left)[main]
     candidate = (np.arange(total) != main) & (areas >= DIGIT_PART * areas[main])
+
+    def darkness(index):  # how far a component's pixels lie from the paper, towards the ink
+        at, window = image[index], (image[index], slice(top[index], bottom[index]), slice(left[index], right[index]))
+        return (flat[window][labels[window] == index + 1] - paper[at]) * towards_ink[at]
+
+    # A blot of a much darker ink: the means spread it over a ring as wide as a part of the digit, which its area
+    # would pass for. Its darkest pixels tell it from the digit's; from most of those, not all (a blot may touch it).
+    typical = {}
+    for index in np.flatnonzero(candidate):
+        if main[index] not in typical:
+            typical[main[index]] = np.percentile(darkness(main[index]), 90)
+        candidate[index] = darkness(index).max() < ANOTHER_INK * typical[main[index]]
     gap = np.maximum.reduce([top - bottom[main], top[main] - bottom, left - right[main], left[main] - right,
                              np.zeros(total, int)])
     digit_sized = (areas >= DIGIT_SIZED * areas[main]) & (bottom - top >= 0.6 * (bottom - top)[main])
