@@ -461,7 +461,8 @@ def _digit_components(inked, flat, paper, towards_ink):
         return (flat[window][labels[window] == index + 1] - paper[at]) * towards_ink[at]
 
     # A blot of a much darker ink: the means spread it over a ring as wide as a part of the digit, which its area
-    # would pass for. Its darkest pixels tell it from the digit's; from most of those, not all (a blot may touch it).
+    # would pass for. Its darkest pixel is weighed against most of the main strokes' pixels (their 90th
+    # percentile), not their darkest: another blot may touch them.
     typical = {}
     for index in np.flatnonzero(candidate):
         if main[index] not in typical:

@@ -326,7 +326,6 @@ def test_a_stain_beside_the_digit_neither_moves_the_frame_nor_gets_into_it(digit
         assert np.abs(stained - clean).mean() < 0.02
 
 
-
 def test_ink_blots_beside_a_faint_digit_neither_move_the_frame_nor_get_into_it(digits):
     # A pencil digit beside blots of black ink, three times as far off the paper: the means that find the marks
     # spread each blot over a ring as wide as a part of the digit, and it passed for one (on 3 of
@@ -342,9 +341,11 @@ def test_ink_blots_beside_a_faint_digit_neither_move_the_frame_nor_get_into_it(d
         blotted = page.copy()
         for row, col in ((top - 12, right + 12), (bottom + 12, left - 12), ((top + bottom) // 2, right + 14)):
             blotted[(rows - row) ** 2 + (cols - col) ** 2 <= 5**2] = 0.08
-        (reference, clean), (digit_in, frame) = (adapter.before(image) for image in (page, blotted))
-        moved += not same_frame(frame.placement, clean.placement)
-        assert np.abs(digit_in - reference).max() < 0.1 or not same_frame(frame.placement, clean.placement)
+        (clean_digit, clean_frame), (blotted_digit, frame) = (adapter.before(image) for image in (page, blotted))
+        framed = same_frame(frame.placement, clean_frame.placement)
+        moved += not framed
+        if framed:  # and nothing of the blots is in the model's input
+            assert np.abs(blotted_digit - clean_digit).max() < 0.1
     assert moved == 0, moved
 
 
