@@ -255,13 +255,13 @@ def main():
     )
     print(f"(b) digit-denoise run, default model            {run_speed:9.0f} images/s  "
           f"({args.n / run_wall:.0f} images/s counting start-up, {run_wall:.1f} s wall)")
-    print(
-        f"(c) naive loop (skimage + predict per image)    {naive:9.0f} images/s  (on {min(args.naive, args.n)} scans)"
-    )
+    if args.naive:
+        print(f"(c) naive loop (skimage + predict per image)    {naive:9.0f} images/s  (on {min(args.naive, args.n)} "
+              "scans)")
     print(f"(d) default model alone, batches of {batch_size}       {model:9.0f} images/s")
     print(
-        f"b/a = {run_speed / floor:.2f}    b/c = {run_speed / naive:.0f}x    "
-        f"ceiling for b with a free adapter, 1/(1/a + 1/d) = {ceiling:.0f} images/s, "
+        f"b/a = {run_speed / floor:.2f}    " + (f"b/c = {run_speed / naive:.0f}x    " if args.naive else "")
+        + f"ceiling for b with a free adapter, 1/(1/a + 1/d) = {ceiling:.0f} images/s, "
         f"b/ceiling = {run_speed / ceiling:.2f}"
     )
     print(
