@@ -214,7 +214,7 @@ def test_preview_takes_the_settings_flags_that_run_takes(tmp_path, digits):
 
 def test_the_previews_written_column_is_what_run_writes_for_a_large_scan_at_size_original(tmp_path, digits):
     from digit_denoise import denoise_folder
-    from digit_denoise.preview import _fitted, contact_sheet
+    from digit_denoise.preview import CAPTION, TILE, _fitted, contact_sheet
     from digit_denoise.scans import to_grayscale
 
     root = tmp_path / "scans"
@@ -224,8 +224,6 @@ def test_the_previews_written_column_is_what_run_writes_for_a_large_scan_at_size
     denoise_folder(root, tmp_path / "out", model="none", size="original")
     written = _fitted(to_grayscale(np.asarray(Image.open(tmp_path / "out" / "large.png"))))
     sheet = contact_sheet(root, model="none", size="original")
-    from digit_denoise.preview import CAPTION, TILE
-
     assert np.array_equal(sheet[CAPTION + 6 : CAPTION + 6 + TILE, 2 + 2 * (TILE + 2) : 2 + 3 * TILE + 4], written)
 
 

@@ -90,13 +90,14 @@ def test_a_speck_taken_off_a_soft_stroke_leaves_no_rim(default_denoiser, soft):
     rows, cols = np.ogrid[:200, :200]
     bar = ((cols >= 88) & (cols < 112) & (rows >= 40) & (rows < 160)).astype(float)
     speck = (rows - 100) ** 2 + (cols - 115) ** 2 <= 16
-    clean = (0.85 - 0.65 * ndimage.gaussian_filter(bar, soft)) * 255
+    soft_bar = ndimage.gaussian_filter(bar, soft)
+    clean = (0.85 - 0.65 * soft_bar) * 255
     noisy = 0.85 - 0.65 * ndimage.gaussian_filter(np.maximum(bar, speck), soft)
     noisy = np.clip(noisy + np.random.default_rng(0).normal(0, 0.02, bar.shape), 0, 1)
     adapter = ScanAdapter(size="original")
     digit, frame = adapter.before((noisy * 255).round().astype(np.uint8))
     out = adapter.after(default_denoiser.denoise(digit[None])[0], frame).astype(float)
-    off = speck & ~ndimage.binary_dilation(ndimage.gaussian_filter(bar, soft) > 0.05, iterations=3)
+    off = speck & ~ndimage.binary_dilation(soft_bar > 0.05, iterations=3)
     assert off.sum() >= 6 and (np.abs(out - clean)[off] > 10).sum() <= off.sum() / 2
 
 
@@ -337,7 +338,8 @@ def test_ink_blots_beside_a_faint_digit_neither_move_the_frame_nor_get_into_it(d
         ink = np.zeros((200, 200))
         ink[50:150, 50:150] = pen_stroke(digit, 100)
         page = 0.88 - 0.25 * ink
-        top, left, bottom, right = (*np.argwhere(ink > 0.05).min(axis=0), *np.argwhere(ink > 0.05).max(axis=0))
+        inked = np.argwhere(ink > 0.05)
+        (top, left), (bottom, right) = inked.min(axis=0), inked.max(axis=0)
         blotted = page.copy()
         for row, col in ((top - 12, right + 12), (bottom + 12, left - 12), ((top + bottom) // 2, right + 14)):
             blotted[(rows - row) ** 2 + (cols - col) ** 2 <= 5**2] = 0.08
