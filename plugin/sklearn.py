@@ -7,9 +7,11 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from digit_denoise.models import MODEL_SIZE
+
 from .denoiser import Denoiser, load_denoiser
 
-PIXELS = 28 * 28
+PIXELS = MODEL_SIZE * MODEL_SIZE
 
 
 class DenoiseTransformer(TransformerMixin, BaseEstimator):
@@ -52,9 +54,10 @@ class DenoiseTransformer(TransformerMixin, BaseEstimator):
         X = self._validate(X, reset=False)
         if X.shape[1] != PIXELS:
             raise ValueError(f"expected rows of {PIXELS} pixels (flattened 28x28 digits), got {X.shape[1]} features")
-        digits = np.clip(X / self.data_range, 0.0, 1.0).reshape(-1, 28, 28)
+        digits = np.clip(X / self.data_range, 0.0, 1.0).reshape(-1, MODEL_SIZE, MODEL_SIZE)
         out = self.denoiser_.denoise(digits)
-        return (out.astype(np.float64) * self.data_range).reshape((len(X), 28, 28) if images else (len(X), PIXELS))
+        shape = (len(X), MODEL_SIZE, MODEL_SIZE) if images else (len(X), PIXELS)
+        return (out.astype(np.float64) * self.data_range).reshape(shape)
 
     def _validate(self, X, *, reset):
         if isinstance(X, np.ndarray) and X.ndim == 3:

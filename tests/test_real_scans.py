@@ -351,6 +351,33 @@ def test_ink_blots_beside_a_faint_digit_neither_move_the_frame_nor_get_into_it(d
     assert moved == 0, moved
 
 
+def test_round_specks_beside_a_small_digit_neither_move_the_frame_nor_survive_at_size_original(digits,
+                                                                                             default_denoiser):
+    # Dust specks as thick as a 40 px digit's strokes, a few pixels off its ends: each has the ink of a part of the
+    # digit (15% of its strokes'), and passed for one: the frame grew, and at size original the speck was written.
+    # A part of a digit is a piece of stroke, longer than it is thick; a speck is round.
+    adapter, original = ScanAdapter(), ScanAdapter(size="original")
+    rows, cols = np.mgrid[0:120, 0:120]
+    moved, kept = 0, 0
+    for digit in digits[:200:10]:
+        ink = np.zeros((120, 120))
+        ink[40:80, 40:80] = pen_stroke(digit, 40)
+        page = 0.88 - 0.68 * ink
+        inked = np.argwhere(ink > 0.05)
+        (top, left), (bottom, right) = inked.min(axis=0), inked.max(axis=0)
+        specked, specks = page.copy(), []
+        for row, col in ((top - 8, (left + right) // 2), (bottom + 8, (left + right) // 2)):
+            speck = (rows - row) ** 2 + (cols - col) ** 2 <= 4.5**2
+            specked[speck] = 0.2
+            specks.append(speck)
+        (_, clean_frame), (_, frame) = (adapter.before(image) for image in (page, specked))
+        moved += not same_frame(frame.placement, clean_frame.placement)
+        digit_in, frame = original.before(specked)
+        written = original.after(default_denoiser.denoise(digit_in[None])[0], frame)
+        kept += sum(bool((np.abs(written[speck] - page[speck]) > 10 / 255).any()) for speck in specks)
+    assert (moved, kept) == (0, 0)
+
+
 def test_small_clean_digits_keep_their_thin_strokes_and_are_framed_as_mnist_frames_them(digits):
     # 40 px digits: their thinnest strokes never fill a 5x5 mean. Found on that mean alone, the digits broke apart
     # where they are thinnest, and lost a piece (10 of these 300) or were framed smaller (19); see
@@ -440,6 +467,21 @@ def test_bumps_on_strokes_go_and_thin_stretches_of_stroke_stay():
     kept = without_bumps(inked | speck | stub | thin)
     assert kept[inked].mean() > 0.97 and kept[thin].mean() > 0.9  # an opening rounds square corners a little
     assert not kept[speck & ~inked].any() and not kept[stub].any()
+
+
+def test_at_full_resolution_a_round_speck_beside_the_strokes_goes_and_a_short_stroke_stays():
+    # What size original keeps of a page analysed shrunk: a speck that the shrunk copy could not tell from the
+    # digit, with as much ink as a short stroke apart from it, is round; the stroke is longer than it is thick.
+    from digit_denoise.analysis import digit_parts
+
+    inked = np.zeros((80, 80), bool)
+    inked[10:70, 30:36] = True  # a stroke 6 px wide
+    rows, cols = np.ogrid[:80, :80]
+    speck = (rows - 40) ** 2 + (cols - 46) ** 2 <= 5**2  # 81 px, 5 px off the stroke: its ink passes for a part
+    piece = np.zeros_like(inked)
+    piece[20:26, 14:28] = True  # 84 px of stroke, 2 px off it
+    kept = digit_parts(inked | speck | piece)
+    assert kept[inked].all() and kept[piece].all() and not kept[speck].any()
 
 
 def test_scan_pairs_are_a_page_and_its_clean_twin_framed_alike(digits):
