@@ -327,6 +327,17 @@ def test_a_stain_beside_the_digit_neither_moves_the_frame_nor_gets_into_it(digit
         assert np.abs(stained - clean).mean() < 0.02
 
 
+def _pen_page(digit, size, side, depth):
+    """A ``size`` px pen-stroke digit in the middle of a ``side`` px page of grey paper (0.88), its ink ``depth``
+    darker: ``(page, (top, left, bottom, right))``, the last two the ink's last row and column."""
+    ink = np.zeros((side, side))
+    start = (side - size) // 2
+    ink[start : start + size, start : start + size] = pen_stroke(digit, size)
+    inked = np.argwhere(ink > 0.05)
+    (top, left), (bottom, right) = inked.min(axis=0), inked.max(axis=0)
+    return 0.88 - depth * ink, (top, left, bottom, right)
+
+
 def test_ink_blots_beside_a_faint_digit_neither_move_the_frame_nor_get_into_it(digits):
     # A pencil digit beside blots of black ink, three times as far off the paper: the means that find the marks
     # spread each blot over a ring as wide as a part of the digit, and it passed for one (on 3 of
@@ -335,11 +346,7 @@ def test_ink_blots_beside_a_faint_digit_neither_move_the_frame_nor_get_into_it(d
     rows, cols = np.mgrid[0:200, 0:200]
     moved = 0
     for digit in digits[:100:5]:
-        ink = np.zeros((200, 200))
-        ink[50:150, 50:150] = pen_stroke(digit, 100)
-        page = 0.88 - 0.25 * ink
-        inked = np.argwhere(ink > 0.05)
-        (top, left), (bottom, right) = inked.min(axis=0), inked.max(axis=0)
+        page, (top, left, bottom, right) = _pen_page(digit, 100, 200, 0.25)
         blotted = page.copy()
         for row, col in ((top - 12, right + 12), (bottom + 12, left - 12), ((top + bottom) // 2, right + 14)):
             blotted[(rows - row) ** 2 + (cols - col) ** 2 <= 5**2] = 0.08
@@ -360,11 +367,7 @@ def test_round_specks_beside_a_small_digit_neither_move_the_frame_nor_survive_at
     rows, cols = np.mgrid[0:120, 0:120]
     moved, kept = 0, 0
     for digit in digits[:200:10]:
-        ink = np.zeros((120, 120))
-        ink[40:80, 40:80] = pen_stroke(digit, 40)
-        page = 0.88 - 0.68 * ink
-        inked = np.argwhere(ink > 0.05)
-        (top, left), (bottom, right) = inked.min(axis=0), inked.max(axis=0)
+        page, (top, left, bottom, right) = _pen_page(digit, 40, 120, 0.68)
         specked, specks = page.copy(), []
         for row, col in ((top - 8, (left + right) // 2), (bottom + 8, (left + right) // 2)):
             speck = (rows - row) ** 2 + (cols - col) ** 2 <= 4.5**2
