@@ -341,7 +341,8 @@ def _pen_page(digit, size, side, depth):
 def test_ink_blots_beside_a_faint_digit_neither_move_the_frame_nor_get_into_it(digits):
     # A pencil digit beside blots of black ink, three times as far off the paper: the means that find the marks
     # spread each blot over a ring as wide as a part of the digit, and it passed for one (on 3 of
-    # benchmarks/hard_pages.py's 10 'pencil and blots' pages; on 6 of these 20).
+    # benchmarks/hard_pages.py's 10 'pencil and blots' pages). The blots are smears, twice as long as they are
+    # thick, which the rule for round specks does not take off.
     adapter = ScanAdapter()
     rows, cols = np.mgrid[0:200, 0:200]
     moved = 0
@@ -349,7 +350,7 @@ def test_ink_blots_beside_a_faint_digit_neither_move_the_frame_nor_get_into_it(d
         page, (top, left, bottom, right) = _pen_page(digit, 100, 200, 0.25)
         blotted = page.copy()
         for row, col in ((top - 12, right + 12), (bottom + 12, left - 12), ((top + bottom) // 2, right + 14)):
-            blotted[(rows - row) ** 2 + (cols - col) ** 2 <= 5**2] = 0.08
+            blotted[((rows - row) / 7) ** 2 + ((cols - col) / 3.5) ** 2 <= 1] = 0.08  # smears, not round specks
         (clean_digit, clean_frame), (blotted_digit, frame) = (adapter.before(image) for image in (page, blotted))
         framed = same_frame(frame.placement, clean_frame.placement)
         moved += not framed
