@@ -37,7 +37,7 @@ MUTATIONS = [
     ("a round speck passes for a part of the digit", "plugin/analysis.py",
      "and not is_round(labels[window] == index + 1))", "and True)", "tests/test_real_scans.py", "round_specks"),
     ("size original keeps a round speck beside the digit", "plugin/analysis.py",
-     "if kept[index] and index != largest and is_round(labels[window] == index):", "if False:",
+     "if index != largest and is_round(labels[windows[index - 1]] == index):", "if False:",
      "tests/test_real_scans.py", "full_resolution_a_round"),
     ("a blot of a darker ink passes for a part of the digit", "plugin/analysis.py",
      "< ANOTHER_INK * typical[main[index]]", "< np.inf", "tests/test_real_scans.py", "blots"),
