@@ -35,7 +35,7 @@ MUTATIONS = [
     ("a dry run ignores a manifest of schema 2", "plugin/manifest.py", "if version not in (2, SCHEMA_VERSION):",
      "if version != SCHEMA_VERSION:", "tests/test_hostile_inputs.py", "version_before"),
     ("a round speck passes for a part of the digit", "plugin/analysis.py",
-     "and not is_round(labels[window] == index + 1))", "and True)", "tests/test_real_scans.py", "round_specks"),
+     "and not is_round(labels[box(index)] == index + 1))", "and True)", "tests/test_real_scans.py", "round_specks"),
     ("size original keeps a round speck beside the digit", "plugin/analysis.py",
      "if index != largest and is_round(labels[windows[index - 1]] == index):", "if False:",
      "tests/test_real_scans.py", "full_resolution_a_round"),

@@ -458,8 +458,11 @@ def _digit_components(inked, flat, paper, towards_ink):
     size = np.maximum(bottom - top, right - left)[main]
     candidate = (np.arange(total) != main) & (areas >= DIGIT_PART * areas[main])
 
+    def box(index):  # a component's box in the stack
+        return image[index], slice(top[index], bottom[index]), slice(left[index], right[index])
+
     def darkness(index):  # how far a component's pixels lie from the paper, towards the ink
-        at, window = image[index], (image[index], slice(top[index], bottom[index]), slice(left[index], right[index]))
+        at, window = image[index], box(index)
         return (flat[window][labels[window] == index + 1] - paper[at]) * towards_ink[at]
 
     # A blot of a much darker ink: the means spread it over a ring as wide as a part of the digit, which its area
@@ -470,9 +473,8 @@ def _digit_components(inked, flat, paper, towards_ink):
     for index in np.flatnonzero(candidate):
         if main[index] not in typical:
             typical[main[index]] = np.percentile(darkness(main[index]), 90)
-        window = (image[index], slice(top[index], bottom[index]), slice(left[index], right[index]))
         candidate[index] = (darkness(index).max() < ANOTHER_INK * typical[main[index]]
-                            and not is_round(labels[window] == index + 1))
+                            and not is_round(labels[box(index)] == index + 1))
     gap = np.maximum.reduce([top - bottom[main], top[main] - bottom, left - right[main], left[main] - right,
                              np.zeros(total, int)])
     digit_sized = (areas >= DIGIT_SIZED * areas[main]) & (bottom - top >= 0.6 * (bottom - top)[main])
